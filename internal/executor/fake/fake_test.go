@@ -10,8 +10,10 @@ import (
 
 type recorder struct{ errs []string }
 
-func (r *recorder) Helper()                          {}
-func (r *recorder) Errorf(format string, args ...any) { r.errs = append(r.errs, fmt.Sprintf(format, args...)) }
+func (r *recorder) Helper() {}
+func (r *recorder) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
 
 func TestFakeFailsOutOfOrderCalls(t *testing.T) {
 	ctx := context.Background()
