@@ -1,0 +1,129 @@
+package inventory
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func parseOrFatal(t *testing.T, k Kind, path string) []Package {
+	t.Helper()
+	pkgs, err := ParseFile(k, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pkgs
+}
+
+// Every rebar.lock format: legacy list (2015), "1.1.0" and "1.2.0".
+func TestRebarLockFormats(t *testing.T) {
+	hex40 := regexp.MustCompile(`^[0-9a-f]{40}$`)
+	legacy := parseOrFatal(t, RebarLock, "testdata/real-world/erlang/vernemq-2015-legacy-format/rebar.lock")
+	if len(legacy) != 36 {
+		t.Errorf("legacy vernemq: %d packages, want 36", len(legacy))
+	}
+	for _, p := range legacy {
+		if p.Source != "git" || !hex40.MatchString(p.Ref) || p.Repo == "" {
+			t.Errorf("legacy %s: source %q ref %q repo %q", p.Name, p.Source, p.Ref, p.Repo)
+		}
+	}
+	if legacy[0].Name != "bear" || legacy[0].Relation != Transitive || legacy[0].Line != 1 {
+		t.Errorf("first legacy entry = %+v", legacy[0])
+	}
+	v110 := parseOrFatal(t, RebarLock, "testdata/real-world/erlang/rebar3-testdata/rebar_unlock_SUITE_data/pkg.rebar.lock")
+	v120 := parseOrFatal(t, RebarLock, "testdata/real-world/erlang/rebar3-2022/rebar.lock")
+	for _, set := range [][]Package{v110, v120} {
+		if len(set) != 10 {
+			t.Errorf("%s: %d packages, want 10", set[0].File, len(set))
+		}
+		for _, p := range set {
+			if p.Relation != Direct || p.Source != "registry" || p.PURL != "pkg:hex/"+p.Name+"@"+p.Version {
+				t.Errorf("%s: %+v", p.File, p)
+			}
+		}
+	}
+	if v120[1].Name != "certifi" || v120[1].Version != "2.9.0" ||
+		len(v120[1].Hashes) != 1 || v120[1].Hashes[0].Value != strings.ToLower("6F2A475689DD47F19FB74334859D460A2DC4E3252A3324BD2111B8F0429E7E21") {
+		t.Errorf("certifi = %+v", v120[1])
+	}
+	mixed := parseOrFatal(t, RebarLock, "testdata/real-world/erlang/vernemq-head/rebar.lock")
+	git, pkg := 0, 0
+	for _, p := range mixed {
+		switch p.Source {
+		case "git":
+			git++
+		case "registry":
+			pkg++
+		}
+	}
+	if git != 20 || pkg != 24 {
+		t.Errorf("vernemq head: %d git, %d pkg; want 20, 24", git, pkg)
+	}
+}
+
+// ejabberd ships a rebar.lock and a mix.lock for the same release: every
+// Hex package of the rebar.lock is in the mix.lock at the same version.
+func TestEjabberdRebarAndMixAgree(t *testing.T) {
+	rebar := parseOrFatal(t, RebarLock, "testdata/real-world/erlang/processone-ejabberd/rebar.lock")
+	mix := parseOrFatal(t, MixLock, "testdata/real-world/erlang/processone-ejabberd/mix.lock")
+	inMix := map[string]string{}
+	for _, p := range mix {
+		inMix[p.Name] = p.Version
+	}
+	for _, p := range rebar {
+		if v, ok := inMix[p.Name]; !ok || v != p.Version {
+			t.Errorf("%s@%s: mix.lock has %q", p.Name, p.Version, v)
+		}
+	}
+}
+
+func TestMixLockEdges(t *testing.T) {
+	pkgs := parseOrFatal(t, MixLock, "testdata/osv-scalibr/erlang/mixlock/two-packages.lock")
+	if len(pkgs) != 2 || pkgs[0].Name != "plug" || len(pkgs[0].Deps) != 1 || pkgs[0].Deps[0] != "Hex/plug_crypto@1.2.2" {
+		t.Fatalf("plug = %+v", pkgs[0])
+	}
+	if pkgs[0].Relation != Direct || pkgs[1].Relation != Transitive {
+		t.Errorf("relations %q %q", pkgs[0].Relation, pkgs[1].Relation)
+	}
+	if pkgs[1].Hashes[0].Value != "87631c7ad914a5a445f0a3809f99b079113ae4ed4b867348dd9eec288cecb6db" {
+		t.Errorf("outer hash %+v", pkgs[1].Hashes)
+	}
+}
+
+func TestSyntaxErrorsHavePositions(t *testing.T) {
+	cases := map[string]struct {
+		k    Kind
+		src  string
+		want string
+	}{
+		"unterminated binary": {RebarLock, "{\"1.2.0\",\n[{<<\"a\">>,{pkg,<<\"a\">>,<<\"1.0\n", "x:2:"},
+		"missing dot":         {RebarLock, "[]\n[]", "x:2:1: expected '.'"},
+		"bad mix":             {MixLock, "%{\n  \"a\": {:hex, :a, \"1\" \"2\"},\n}", "x:2:"},
+	}
+	for name, c := range cases {
+		var err error
+		if c.k == RebarLock {
+			_, err = ParseRebarLock("x", []byte(c.src))
+		} else {
+			_, err = ParseMixLock("x", []byte(c.src))
+		}
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want prefix %q", name, err, c.want)
+		}
+	}
+}
+
+func TestScanRealWorld(t *testing.T) {
+	inv, err := Scan("testdata/real-world")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inv.Lockfiles) != 22 {
+		t.Errorf("%d lockfiles, want 22", len(inv.Lockfiles))
+	}
+	for _, lf := range inv.Lockfiles {
+		if len(lf.Packages) == 0 {
+			t.Errorf("%s: no packages", lf.Path)
+		}
+	}
+}
