@@ -351,7 +351,13 @@ func (l *linter) checkRun(n *parser.Node, shellPipefail bool) {
 		}
 	}
 	if shellForm && !shellPipefail && hasPipe(cmds) && !strings.Contains(text, "pipefail") {
-		l.report(l.find(n, "|"), RulePipefail, "RUN pipes output into another command without pipefail: a failure on the left is hidden; add `SHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]` or `set -o pipefail &&`")
+		pos := l.find(n, " | ")
+		if pos.EndCol != 0 {
+			pos.Col, pos.EndCol = pos.Col+1, pos.Col+2
+		} else {
+			pos = l.find(n, "|")
+		}
+		l.report(pos, RulePipefail, "RUN pipes output into another command without pipefail: a failure on the left is hidden; add `SHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]` or `set -o pipefail &&`")
 	}
 }
 

@@ -157,6 +157,12 @@ func fieldsOf(t reflect.Type) map[string]field {
 		// Fields of these kinds decode from absence to a usable zero value
 		// and the API server defaults them; only object/array/string
 		// fields are treated as required.
+		if f.Type.Kind() == reflect.Pointer && f.Type.Elem().Kind() != reflect.Struct {
+			req = false // *string, *int32...: optional by construction
+		}
+		if t.Name() == "StatefulSetSpec" && name == "serviceName" {
+			req = false // optional since Kubernetes 1.30; the tag lags
+		}
 		switch f.Type.Kind() {
 		case reflect.Bool, reflect.Int32, reflect.Int64, reflect.Int, reflect.Float64, reflect.Map:
 			req = req && (name == "containerPort" || name == "port" || name == "maxReplicas")
