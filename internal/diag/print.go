@@ -40,6 +40,10 @@ func (s Sources) line(file string, n int) (string, bool) {
 	return strings.TrimRight(string(src), "\r"), true
 }
 
+// maxSnippet is the longest source line shown under a diagnostic; longer
+// lines (minified or generated input) are not echoed.
+const maxSnippet = 400
+
 // WriteText prints each diagnostic as `file:line:col: message [rule]`, then the
 // source line and a ^~~~ under the span, as actionlint does.
 func WriteText(w io.Writer, ds []Diagnostic, src Sources, color bool) error {
@@ -57,7 +61,7 @@ func WriteText(w io.Writer, ds []Diagnostic, src Sources, color bool) error {
 			fmt.Fprintf(w, "%s: %s%s [%s]\n", d.Pos, sev, d.Message, d.Rule)
 		}
 		line, ok := src.line(d.Pos.File, d.Pos.Line)
-		if !ok || d.Pos.Col < 1 || !utf8.ValidString(line) {
+		if !ok || d.Pos.Col < 1 || !utf8.ValidString(line) || len(line) > maxSnippet {
 			continue
 		}
 		fmt.Fprintf(w, "%4d | %s\n", d.Pos.Line, line)

@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -49,7 +50,18 @@ func Load(path string, opts Options) (*Workflow, []diag.Diagnostic, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if d, bad := notText(path, src); bad {
+		return nil, nil, fmt.Errorf("%s", d.Message)
+	}
+	if len(bytes.TrimSpace(src)) == 0 {
+		return nil, nil, fmt.Errorf("%s: not a workflow: the file is empty", path)
+	}
 	wf, ds := Parse(path, src, opts)
+	for _, d := range ds {
+		if strings.Contains(d.Message, "exceeded max depth") {
+			return nil, nil, fmt.Errorf("%s: not a workflow: %s", d.Pos, d.Message)
+		}
+	}
 	return wf, ds, nil
 }
 
@@ -155,7 +167,7 @@ func lookPath(names ...string) string {
 // notText rejects binary input before the YAML parser sees it.
 func notText(path string, src []byte) (diag.Diagnostic, bool) {
 	if slices.Contains(src[:min(len(src), 8000)], 0) {
-		return diag.Errorf(diag.Pos{File: path, Line: 1, Col: 1}, "syntax-check", "not a workflow: the file is binary (it contains NUL bytes)"), true
+		return diag.Errorf(diag.Pos{File: path, Line: 1, Col: 1}, "syntax-check", "%s: not a workflow: the file is binary (it contains NUL bytes)", path), true
 	}
 	return diag.Diagnostic{}, false
 }
