@@ -331,7 +331,10 @@ func (l *linter) checkRun(n *parser.Node, shellPipefail bool) {
 		switch {
 		case (w[0] == "apt-get" || w[0] == "apt") && slices.Contains(w[1:], "install"):
 			pkgs := packages(w[1:], "install")
-			pos := l.find(n, w[0]+" ")
+			pos := l.find(n, w[0]+" install")
+			if pos.EndCol == 0 {
+				pos = l.find(n, w[0]+" ")
+			}
 			if !slices.ContainsFunc(w, func(s string) bool {
 				return s == "--no-install-recommends" || strings.HasPrefix(s, "APT::Install-Recommends=false") || s == "APT::Install-Recommends=false"
 			}) && !strings.Contains(text, "Install-Recommends") {
@@ -346,7 +349,7 @@ func (l *linter) checkRun(n *parser.Node, shellPipefail bool) {
 		case w[0] == "apk" && slices.Contains(w[1:], "add"):
 			pkgs := packages(w[1:], "add")
 			if un := unpinned(pkgs, "="); len(un) > 0 {
-				l.report(l.find(n, "apk "), RuleApkPin, "apk add of unpinned packages %s: pin versions (pkg=1.2.3-r0)", strings.Join(un, ", "))
+				l.report(l.find(n, "apk add"), RuleApkPin, "apk add of unpinned packages %s: pin versions (pkg=1.2.3-r0)", strings.Join(un, ", "))
 			}
 		}
 	}
