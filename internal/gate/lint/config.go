@@ -51,14 +51,14 @@ func ParseConfig(file string, src []byte) (*Config, error) {
 		return nil, fmt.Errorf("%s: %v", file, err)
 	}
 	for id, v := range c.Rules {
+		if ownRule(id) && !knownRule(id) {
+			return nil, fmt.Errorf("%s: rules: unknown rule %q (see docs/lint-rules.md)", file, id)
+		}
 		if strings.EqualFold(v, "off") || strings.EqualFold(v, "false") {
 			continue
 		}
 		if _, err := diag.ParseSeverity(strings.ToLower(v)); err != nil {
 			return nil, fmt.Errorf("%s: rules.%s: %q is not off, error, warning or info", file, id, v)
-		}
-		if ownRule(id) && !knownRule(id) {
-			return nil, fmt.Errorf("%s: rules: unknown rule %q (see docs/lint-rules.md)", file, id)
 		}
 	}
 	for _, p := range c.Ignore {
