@@ -332,8 +332,8 @@ func TestOtherFlavours(t *testing.T) {
 	// (lxml, which publish-unit-test-result uses, refuses them too).
 	mismatch := map[string]string{
 		"action-junit-report/corrupt-junit/e2e-tests/corrupt/target/sf-reports/TEST-test.CorruptTest.xml": "truncated on purpose",
-		"action-junit-report/junit-web-test/expected.xml":        `a bare "<" in an attribute value (time="<<computed>>")`,
-		"action-junit-report/junit-web-test/expectedRetries.xml": `a bare "<" in an attribute value (time="<<computed>>")`,
+		"action-junit-report/junit-web-test/expected.xml":                                                 `a bare "<" in an attribute value (time="<<computed>>")`,
+		"action-junit-report/junit-web-test/expectedRetries.xml":                                          `a bare "<" in an attribute value (time="<<computed>>")`,
 	}
 	parsed := 0
 	for _, f := range files {
