@@ -79,8 +79,8 @@ func ParseRebarLock(file string, data []byte) ([]Package, error) {
 			if len(src.Items) < 3 {
 				return pkgs, errAt(file, src.Pos, "pkg source of %q has no version", app)
 			}
-			if n, ok := src.Items[1].Text(); ok && n != "" {
-				p.Name = n
+			if n, ok := src.Items[1].Text(); ok && n != "" && n != app {
+				p.Name, p.Alias = n, app
 			}
 			p.Version, _ = src.Items[2].Text()
 			p.Source = "registry"
@@ -238,8 +238,8 @@ func ParseMixLock(file string, data []byte) ([]Package, error) {
 			if len(v.Items) < 4 {
 				continue
 			}
-			if n, ok := v.Items[1].Text(); ok && n != "" {
-				p.Name = n
+			if n, ok := v.Items[1].Text(); ok && n != "" && n != key {
+				p.Name, p.Alias = n, key
 			}
 			p.Version, _ = v.Items[2].Text()
 			p.Source = "registry"

@@ -42,11 +42,15 @@ type Hash struct {
 type Package struct {
 	// Ecosystem is the OSV ecosystem name: Hex, Go, npm, PyPI, crates.io,
 	// RubyGems, Packagist, Maven, NuGet, Pub, SwiftURL, CRAN, Hackage.
-	Ecosystem string   `json:"ecosystem"`
-	Name      string   `json:"name"`
-	Version   string   `json:"version,omitempty"`
-	PURL      string   `json:"purl,omitempty"`
-	Relation  Relation `json:"relation,omitempty"`
+	Ecosystem string `json:"ecosystem"`
+	Name      string `json:"name"`
+	// Alias is the name the lockfile keys the package by when that differs
+	// from the package name (an OTP application name in rebar.lock and
+	// mix.lock).
+	Alias    string   `json:"alias,omitempty"`
+	Version  string   `json:"version,omitempty"`
+	PURL     string   `json:"purl,omitempty"`
+	Relation Relation `json:"relation,omitempty"`
 	// Dev is true for development-only dependencies where the lockfile says so.
 	Dev bool `json:"dev,omitempty"`
 	// Source is "registry", "git" or "path".
@@ -200,6 +204,9 @@ func Scan(root string) (*Inventory, error) {
 	inv := &Inventory{Root: root}
 	var paths []string
 	if !st.IsDir() {
+		if Detect(root) == "" {
+			return nil, fmt.Errorf("%s: not a lockfile this reader knows (by its name)", root)
+		}
 		paths = []string{root}
 		inv.Root = filepath.Dir(root)
 	} else {

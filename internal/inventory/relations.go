@@ -33,7 +33,7 @@ func markRelations(k Kind, file string, pkgs []Package) {
 					direct[d.Name] = true
 				}
 				for i := range pkgs {
-					if direct[pkgs[i].Name] {
+					if direct[pkgs[i].Name] || direct[pkgs[i].Alias] {
 						pkgs[i].Relation = Direct
 					} else {
 						pkgs[i].Relation = Transitive
@@ -54,10 +54,25 @@ func goRelations(file string, pkgs []Package) {
 		return
 	}
 	direct := map[string]bool{}
+	line := map[string]int{}
 	for _, r := range mf.Require {
 		if !r.Indirect {
 			direct[r.Mod.Path] = true
 		}
+		if r.Syntax != nil {
+			line[r.Mod.Path] = r.Syntax.Start.Line
+		}
+	}
+	for _, r := range mf.Replace {
+		if r.Syntax != nil {
+			line[r.New.Path] = r.Syntax.Start.Line
+		}
+	}
+	if mf.Go != nil && mf.Go.Syntax != nil {
+		line["stdlib"] = mf.Go.Syntax.Start.Line
+	}
+	if mf.Toolchain != nil && mf.Toolchain.Syntax != nil {
+		line["stdlib"] = mf.Toolchain.Syntax.Start.Line
 	}
 	for _, r := range mf.Replace {
 		if direct[r.Old.Path] {
@@ -65,6 +80,9 @@ func goRelations(file string, pkgs []Package) {
 		}
 	}
 	for i := range pkgs {
+		if pkgs[i].Line == 0 {
+			pkgs[i].Line = line[pkgs[i].Name]
+		}
 		switch {
 		case pkgs[i].Name == "stdlib" || direct[pkgs[i].Name]:
 			pkgs[i].Relation = Direct

@@ -31,7 +31,6 @@ const maxRecordBytes = 64 << 20
 // *.json, *.yaml, *.yml and *.zip), a zip export, or a single record file.
 // A record that appears twice (same ID) is kept once, the later-modified.
 func Load(paths ...string) (*DB, error) {
-	db := &DB{byPkg: map[string][]*Record{}}
 	byID := map[string]*Record{}
 	add := func(r *Record) {
 		if old, ok := byID[r.ID]; ok && old.Modified >= r.Modified {
@@ -60,6 +59,23 @@ func Load(paths ...string) (*DB, error) {
 			return nil, err
 		}
 	}
+	recs := make([]*Record, 0, len(byID))
+	for _, r := range byID {
+		recs = append(recs, r)
+	}
+	return New(recs...), nil
+}
+
+// New builds a DB from records (the later-modified of two with one ID wins).
+func New(records ...*Record) *DB {
+	db := &DB{byPkg: map[string][]*Record{}}
+	byID := map[string]*Record{}
+	for _, r := range records {
+		if old, ok := byID[r.ID]; ok && old.Modified >= r.Modified {
+			continue
+		}
+		byID[r.ID] = r
+	}
 	for _, r := range byID {
 		db.Records = append(db.Records, r)
 	}
@@ -74,7 +90,7 @@ func Load(paths ...string) (*DB, error) {
 			}
 		}
 	}
-	return db, nil
+	return db
 }
 
 func pkgKey(ecosystem, name string) string {

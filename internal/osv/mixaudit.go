@@ -215,3 +215,13 @@ func clausesToEvents(alts [][]hexClause) (ranges [][]Event, versions []string, o
 	}
 	return ranges, versions, true
 }
+
+// HexRequirementMatch reports whether version meets an Elixir/Hex version
+// requirement ("~> 1.2", ">= 1.0.0 and < 2.0.0", "== 1.2.3"); ok is false
+// when the requirement cannot be read.
+func HexRequirementMatch(req, version string) (match, ok bool) {
+	if _, err := parseHexRequirement(req); err != nil {
+		return false, false
+	}
+	return hexRequirementMatch(req, version), true
+}
