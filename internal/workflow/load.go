@@ -6,10 +6,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/rhysd/actionlint"
 	"github.com/shipgate/shipgate/internal/diag"
@@ -50,11 +48,8 @@ func Load(path string, opts Options) (*Workflow, []diag.Diagnostic, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if d, bad := notText(path, src); bad {
-		return nil, nil, fmt.Errorf("%s", d.Message)
-	}
-	if len(bytes.TrimSpace(src)) == 0 {
-		return nil, nil, fmt.Errorf("%s: not a workflow: the file is empty", path)
+	if err := checkText(path, src); err != nil {
+		return nil, nil, err
 	}
 	wf, ds := Parse(path, src, opts)
 	for _, d := range ds {
@@ -184,36 +179,81 @@ func (r *captureRule) VisitWorkflowPre(w *actionlint.Workflow) error {
 	return nil
 }
 
-// CheckFiles loads many files in parallel (one worker per CPU) and returns
-// every diagnostic in file order. Unreadable files are reported in errs.
+// CheckFiles lints many files with one actionlint linter, which checks
+// files in parallel and shares one pool of shellcheck and pyflakes
+// processes, as the actionlint CLI does. Files that cannot be read, or are
+// not text, are reported in errs.
 func CheckFiles(paths []string, opts Options) (ds []diag.Diagnostic, errs []error) {
-	type result struct {
-		ds  []diag.Diagnostic
-		err error
-	}
-	results := make([]result, len(paths))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range runtime.NumCPU() {
-		wg.Go(func() {
-			for i := range next {
-				_, d, err := Load(paths[i], opts)
-				results[i] = result{d, err}
-			}
-		})
-	}
-	for i := range paths {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	for _, r := range results {
-		ds = append(ds, r.ds...)
-		if r.err != nil {
-			errs = append(errs, r.err)
+	var good []string
+	for _, p := range paths {
+		if err := precheck(p); err != nil {
+			errs = append(errs, err)
+			continue
 		}
+		good = append(good, p)
 	}
+	if len(good) == 0 {
+		return nil, errs
+	}
+	lopts := &actionlint.LinterOptions{
+		LogWriter: io.Discard,
+		OnRulesCreated: func(rules []actionlint.Rule) []actionlint.Rule {
+			return append(rules, newSupportRule(opts))
+		},
+	}
+	if !opts.NoScriptCheck {
+		lopts.Shellcheck = lookPath("shellcheck")
+		lopts.Pyflakes = lookPath("pyflakes", "pyflakes3")
+	}
+	linter, err := actionlint.NewLinter(io.Discard, lopts)
+	if err != nil {
+		return nil, append(errs, err)
+	}
+	lerrs, err := linter.LintFiles(good, nil)
+	if err != nil {
+		return nil, append(errs, err)
+	}
+	for _, e := range lerrs {
+		if fixedUpstream(e) {
+			continue
+		}
+		if strings.Contains(e.Message, "exceeded max depth") {
+			errs = append(errs, fmt.Errorf("%s:%d:%d: not a workflow: %s", e.Filepath, e.Line, e.Column, e.Message))
+			continue
+		}
+		d := diag.Diagnostic{
+			Pos:      diag.Pos{File: e.Filepath, Line: e.Line, Col: e.Column},
+			Rule:     e.Kind,
+			Severity: diag.Error,
+			Message:  e.Message,
+		}
+		if e.Kind == RuleSupport && !opts.Strict {
+			d.Severity = diag.Warning
+		}
+		ds = append(ds, d)
+	}
+	diag.Sort(ds)
 	return ds, errs
+}
+
+// precheck rejects what is not a workflow file before parsing: unreadable,
+// too large, empty or binary.
+func precheck(path string) error {
+	src, err := readFile(path)
+	if err != nil {
+		return err
+	}
+	return checkText(path, src)
+}
+
+func checkText(path string, src []byte) error {
+	if d, bad := notText(path, src); bad {
+		return fmt.Errorf("%s", d.Message)
+	}
+	if len(bytes.TrimSpace(src)) == 0 {
+		return fmt.Errorf("%s: not a workflow: the file is empty", path)
+	}
+	return nil
 }
 
 // FindFiles expands paths: a directory gives its *.yml and *.yaml files
