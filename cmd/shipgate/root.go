@@ -113,6 +113,7 @@ Exit codes: 0 success (warnings allowed), 1 a gate or run failed,
 		a.graphCmd(),
 		// Running workflows.
 		a.runCmd(),
+		a.runsCmd(), a.logsCmd(), a.rerunCmd(), a.gcCmd(),
 		// Test-quality gates.
 		a.coverageCmd(),
 		a.testsCmd(),

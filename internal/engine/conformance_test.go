@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/shipgate/shipgate/internal/actions"
-		"github.com/shipgate/shipgate/internal/executor/host"
+	"github.com/shipgate/shipgate/internal/executor/host"
 	"github.com/shipgate/shipgate/internal/plan"
 	"github.com/shipgate/shipgate/internal/workflow"
 )

@@ -133,17 +133,17 @@ type Result struct {
 
 // JobResult is one job leg's outcome.
 type JobResult struct {
-	JobID    string            `json:"job"`
-	Name     string            `json:"name"`
-	Matrix   map[string]any    `json:"matrix,omitempty"`
-	Status   string            `json:"status"`
-	Outputs  map[string]string `json:"outputs,omitempty"`
-	Elapsed  time.Duration     `json:"elapsed"`
-	Steps    []*StepResult     `json:"steps,omitempty"`
-	Reused   bool              `json:"reused,omitempty"`
-	order    int
-	storeID  int64
-	leg      int
+	JobID   string            `json:"job"`
+	Name    string            `json:"name"`
+	Matrix  map[string]any    `json:"matrix,omitempty"`
+	Status  string            `json:"status"`
+	Outputs map[string]string `json:"outputs,omitempty"`
+	Elapsed time.Duration     `json:"elapsed"`
+	Steps   []*StepResult     `json:"steps,omitempty"`
+	Reused  bool              `json:"reused,omitempty"`
+	order   int
+	storeID int64
+	leg     int
 }
 
 // StepResult is one step's outcome.
