@@ -88,11 +88,16 @@ type candidate struct {
 	entropy     float64
 }
 
+// maxWindow bounds how far a keyword window grows by absorbing the lines of
+// nearby hits before it is run and a new one started.
+const maxWindow = 1024
+
 // scratch is per-goroutine working memory, reused across fragments.
 type scratch struct {
 	hits    []acHit
 	winS    []int32
 	winE    []int32
+	lastEnd []int32 // per rule: end of its last match (matches never overlap)
 	active  []bool
 	touched []int32
 	state   []uint8 // per rule: 0 unknown, 1 runs, 2 skipped for this fragment
@@ -103,7 +108,7 @@ type scratch struct {
 func (d *Detector) newScratch() *scratch {
 	n := len(d.rules)
 	return &scratch{
-		winS: make([]int32, n), winE: make([]int32, n), active: make([]bool, n),
+		winS: make([]int32, n), winE: make([]int32, n), lastEnd: make([]int32, n), active: make([]bool, n),
 		state: make([]uint8, n), whole: make([]bool, n),
 	}
 }
@@ -133,7 +138,7 @@ func (d *Detector) ruleApplies(st *scratch, i int32, fr *fragment) bool {
 func (d *Detector) scanFragment(st *scratch, fr *fragment) {
 	data := fr.data
 	for _, i := range st.touched {
-		st.state[i], st.active[i], st.whole[i] = 0, false, false
+		st.state[i], st.active[i], st.whole[i], st.lastEnd[i] = 0, false, false, 0
 	}
 	st.touched = st.touched[:0]
 
@@ -169,7 +174,10 @@ func (d *Detector) scanFragment(st *scratch, fr *fragment) {
 			if we < len(data) {
 				we++ // keep the newline so that $ means what it means in the whole text
 			}
-			if st.active[ri] && int32(lineS) <= st.winE[ri] {
+			// Extend the open window when this line touches it, unless it
+			// has grown past maxWindow: small windows keep Go's regexp on
+			// its backtracker, much faster than its NFA on long inputs.
+			if st.active[ri] && int32(lineS) <= st.winE[ri] && st.winE[ri]-st.winS[ri] < maxWindow {
 				if int32(we) > st.winE[ri] {
 					st.winE[ri] = int32(we)
 				}

@@ -108,14 +108,8 @@ func (d *Detector) scanGitLog(ctx context.Context, r io.Reader, stats *Stats, em
 				skipped = file == "" || allowedByPathOrCommit(d.cfg.Allowlists, file, base.Commit)
 				if !skipped {
 					stats.Files++
-					for _, ri := range d.paths {
-						rl := d.rules[ri]
-						if rl.Path.MatchString(file) && !allowedByPathOrCommit(rl.Allowlists, file, base.Commit) {
-							f := base
-							f.File, f.RuleID, f.Description, f.Tags = file, rl.ID, rl.Description, rl.Tags
-							f.Redacted, f.hashed = "file detected: "+file, HashSecret(file)
-							emit(f)
-						}
+					for _, f := range d.pathFindings(file, base) {
+						emit(f)
 					}
 				}
 			case bytes.HasPrefix(line, []byte("@@ ")):

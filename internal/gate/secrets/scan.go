@@ -169,6 +169,22 @@ func (d *Detector) scanStream(ctx context.Context, st *scratch, r io.Reader, nam
 
 var errBinary = errors.New("binary file")
 
+// pathFindings reports the path-only rules (no regex) that match path: the
+// file itself is the finding (a .p12 keystore, say).
+func (d *Detector) pathFindings(path string, base Finding) []Finding {
+	var out []Finding
+	for _, ri := range d.paths {
+		r := d.rules[ri]
+		if r.Path.MatchString(path) && !allowedByPathOrCommit(r.Allowlists, path, base.Commit) {
+			f := base
+			f.File, f.RuleID, f.Description, f.Tags = path, r.ID, r.Description, r.Tags
+			f.Redacted, f.hashed = "file detected: "+path, HashSecret(path)
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 type fileJob struct {
 	abs, rel string
 	size     int64
@@ -233,12 +249,8 @@ func (d *Detector) ScanDir(ctx context.Context, root string, opt ScanOptions) ([
 }
 
 func (d *Detector) scanFile(ctx context.Context, st *scratch, j fileJob, bp *[]byte, stats *Stats, emit func(Finding)) error {
-	// Path-only rules report the file itself.
-	for _, ri := range d.paths {
-		r := d.rules[ri]
-		if r.Path.MatchString(j.rel) && !allowedByPathOrCommit(r.Allowlists, j.rel, "") {
-			emit(Finding{File: j.rel, RuleID: r.ID, Description: r.Description, Redacted: "file detected: " + j.rel, Tags: r.Tags, hashed: HashSecret(j.rel)})
-		}
+	for _, f := range d.pathFindings(j.rel, Finding{}) {
+		emit(f)
 	}
 	if j.size == 0 {
 		return nil
