@@ -41,7 +41,9 @@ func checkParse(t *testing.T, data []byte, format string) {
 }
 
 func FuzzParseGo(f *testing.F) {
-	addSeeds(f, "testdata/benchstat/*.txt", "testdata/gab/go_*.txt")
+	// Small seeds only: the fuzzer minimises every new input, which for the
+	// 35 KB crc-*.txt files stalls a worker for up to -fuzzminimizetime.
+	addSeeds(f, "testdata/benchstat/[^c]*.txt", "testdata/gab/go_single_package_output.txt", "testdata/gab/go_output.txt")
 	f.Fuzz(func(t *testing.T, data []byte) { checkParse(t, data, "go") })
 }
 

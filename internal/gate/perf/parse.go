@@ -249,6 +249,10 @@ func parseGo(file string, data []byte) (*Set, error) {
 			pkg := rec.GetConfig("pkg")
 			_, line := rec.Pos()
 			for _, v := range rec.Values {
+				if math.IsNaN(v.Value) || math.IsInf(v.Value, 0) {
+					set.Warnings = append(set.Warnings, diag.Warnf(diag.Pos{File: file, Line: line}, "perf/value", "%s: value %v %s is not a finite number; ignored", rec.Name, v.Value, v.Unit))
+					continue
+				}
 				set.Add(Key{Pkg: pkg, Name: string(rec.Name), Unit: v.Unit}, v.Value, UnknownBetter, diag.Pos{File: file, Line: line})
 			}
 		case *benchfmt.SyntaxError:

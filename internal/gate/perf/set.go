@@ -19,6 +19,7 @@ package perf
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -94,8 +95,12 @@ type Set struct {
 // NewSet returns an empty set.
 func NewSet() *Set { return &Set{series: map[Key]*Series{}} }
 
-// Add appends one measurement, creating the series on first use.
+// Add appends one measurement, creating the series on first use. A value
+// that is not a finite number is not added (the statistics would not end).
 func (s *Set) Add(k Key, v float64, better Better, pos diag.Pos) *Series {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return &Series{Key: k} // not stored
+	}
 	if s.series == nil {
 		s.series = map[Key]*Series{}
 	}
