@@ -6,6 +6,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/shipgate/shipgate/internal/actions"
 	"github.com/shipgate/shipgate/internal/diag"
 	"github.com/shipgate/shipgate/internal/expr"
 	"github.com/shipgate/shipgate/internal/plan"
@@ -59,7 +60,7 @@ Exit codes: 0 planned, 1 the workflow has errors, 2 bad usage or input.`,
   shipgate plan -j test    # test and what it needs`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			wf, err := a.loadWorkflow(&f, true, nil)
+			wf, err := a.loadWorkflow(&f, true, actions.Known)
 			if err != nil {
 				return err
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/shipgate/shipgate/internal/actions"
 	"github.com/shipgate/shipgate/internal/diag"
 	"github.com/shipgate/shipgate/internal/workflow"
 	"github.com/spf13/cobra"
@@ -40,7 +41,7 @@ a path that cannot be read.`,
 			if len(files) == 0 {
 				return usageError("no workflow files (*.yml, *.yaml) in %v", args)
 			}
-			ds, errs := workflow.CheckFiles(files, workflow.Options{NoScriptCheck: noScripts})
+			ds, errs := workflow.CheckFiles(files, workflow.Options{NoScriptCheck: noScripts, KnownAction: actions.Known})
 			if len(errs) > 0 {
 				return asUsage(errs[0])
 			}
