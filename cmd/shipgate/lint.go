@@ -12,6 +12,7 @@ func (a *app) lintCmd() *cobra.Command {
 		flags     reportFlags
 		config    string
 		noScripts bool
+		schemas   []string
 	)
 	c := &cobra.Command{
 		Use:   "lint [PATH...]",
@@ -28,7 +29,9 @@ offline, with positioned findings and rule IDs:
                plus secrets in ENV/ARG, no USER, no HEALTHCHECK
   Kubernetes   schema of built-in kinds from the k8s.io/api types (strict:
                unknown fields are errors), resources, image tags, security
-               context, probes, host namespaces, services matching no pods
+               context, probes, host namespaces, services matching no pods;
+               CRDs and other kinds are skipped with a note, or validated
+               against the CRDs / JSON Schemas given with --schemas
 
 PATH is a file, a folder (walked; .git, node_modules, vendor and hidden
 folders other than .github are skipped) or - for stdin (e.g. kustomize
@@ -50,10 +53,12 @@ an unreadable path or a bad config file.`,
   shipgate lint Dockerfile deploy/ .github/workflows
   kustomize build overlays/prod | shipgate lint -
   shipgate lint --config lint.yml --format sarif > lint.sarif
+  shipgate lint --schemas crds/ deploy/
   shipgate lint --json k8s/ | jq '.data.rules'`,
 		RunE: func(c *cobra.Command, args []string) error {
 			opts := lint.Options{
-				Stdin: a.stdin,
+				Stdin:   a.stdin,
+				Schemas: schemas,
 				// The full workflow check (actionlint's rules and shipgate's
 				// support check) from internal/workflow.
 				LintWorkflow: func(path string, src []byte) []diag.Diagnostic {
@@ -77,6 +82,7 @@ an unreadable path or a bad config file.`,
 	}
 	flags.register(c)
 	c.Flags().StringVar(&config, "config", "", "lint configuration `FILE` (rules to turn off or re-grade, paths to ignore)")
+	c.Flags().StringSliceVar(&schemas, "schemas", nil, "folder or file of JSON Schemas and CRD manifests for Kubernetes kinds without a built-in schema (repeatable)")
 	c.Flags().BoolVar(&noScripts, "no-script-checks", false, "do not run shellcheck and pyflakes on workflow run: scripts")
 	return c
 }

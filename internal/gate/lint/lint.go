@@ -75,6 +75,10 @@ type Options struct {
 	// When nil, only the security rules run and a workflow's syntax errors
 	// are reported as workflow/syntax.
 	LintWorkflow func(path string, src []byte) []diag.Diagnostic
+	// Schemas are folders or files of JSON Schemas and CRD manifests for
+	// Kubernetes kinds without a built-in schema; without them such
+	// objects are skipped with a note.
+	Schemas []string
 }
 
 // File is one reviewed file.
@@ -124,6 +128,9 @@ func Run(paths []string, opts Options) (*gate.Report, error) {
 	// 2. review
 	var ds []diag.Diagnostic
 	kl := kube.New()
+	if err := kl.LoadSchemas(opts.Schemas...); err != nil {
+		return nil, err
+	}
 	for _, in := range inputs {
 		switch in.kind {
 		case KindDockerfile:

@@ -220,7 +220,7 @@ func TestKubeconformAgreement(t *testing.T) {
 			// cat FILE | bin/kubeconform FLAGS [-]: the same as FLAGS FILE
 			cmd = "bin/kubeconform " + strings.TrimSpace(cmd[i+len("| bin/kubeconform"):]) + " " + strings.Fields(cmd)[1]
 		}
-		args := strings.Fields(cmd)
+		args := shellWords(cmd)
 		if len(args) == 0 || args[0] != "bin/kubeconform" {
 			continue
 		}
@@ -230,7 +230,7 @@ func TestKubeconformAgreement(t *testing.T) {
 			continue
 		}
 		strict, ignoreMissing, usable := false, false, true
-		var files []string
+		var files, schemas []string
 		for i := 1; i < len(args); i++ {
 			switch a := args[i]; {
 			case a == "-strict":
@@ -245,6 +245,17 @@ func TestKubeconformAgreement(t *testing.T) {
 				}
 			case a == "-output":
 				i++
+			case a == "-schema-location":
+				i++
+				loc := args[i]
+				switch {
+				case loc == "default":
+				case strings.Contains(loc, "://"):
+					usable = false // a schema registry on the network
+				default:
+					dir, _, _ := strings.Cut(loc, "{{")
+					schemas = append(schemas, filepath.Join(corpus, "kubeconform", strings.TrimPrefix(strings.TrimPrefix(dir, "./"), "fixtures/")))
+				}
 			case strings.HasPrefix(a, "-"):
 				usable = false // -schema-location, -cache, -skip, -reject, ...
 			default:
@@ -265,6 +276,10 @@ func TestKubeconformAgreement(t *testing.T) {
 		}
 		invalid := false
 		l := New()
+		if err := l.LoadSchemas(schemas...); err != nil {
+			invalid = true // a schema path that cannot be read: exit 2 for shipgate
+			t.Logf("%s: %v", name, err)
+		}
 		for _, f := range files {
 			st, err := os.Stat(f)
 			if err != nil {
@@ -306,4 +321,32 @@ func TestKubeconformAgreement(t *testing.T) {
 	if r.total < 20 {
 		t.Errorf("only %d usable kubeconform cases; the corpus or the filter changed", r.total)
 	}
+}
+
+// shellWords splits a command line at spaces, keeping 'single-quoted'
+// words whole.
+func shellWords(s string) []string {
+	var out []string
+	var cur strings.Builder
+	in, quoted := false, false
+	for _, r := range s {
+		switch {
+		case r == '\'':
+			quoted = !quoted
+			in = true
+		case r == ' ' && !quoted:
+			if in {
+				out = append(out, cur.String())
+				cur.Reset()
+				in = false
+			}
+		default:
+			cur.WriteRune(r)
+			in = true
+		}
+	}
+	if in {
+		out = append(out, cur.String())
+	}
+	return out
 }

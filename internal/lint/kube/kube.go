@@ -125,6 +125,7 @@ type Object struct {
 type Linter struct {
 	out     []diag.Diagnostic
 	objects []*object
+	schemas *schemaSet
 }
 
 type object struct {
@@ -209,7 +210,12 @@ func (l *Linter) addObject(file string, root *node, depth int) {
 	}
 	t, ok := lookupType(o.APIVersion, o.Kind)
 	if !ok {
-		l.report(file, root.at("kind"), RuleUnknownKind, "no built-in schema for %s %s (a CRD or vendor kind): skipped", o.APIVersion, o.Kind)
+		if sch := l.schemas.find(o.APIVersion, o.Kind); sch != nil {
+			o.Known = true
+			l.validateCustom(o, sch)
+			return
+		}
+		l.report(file, root.at("kind"), RuleUnknownKind, "no built-in schema for %s %s (a CRD or vendor kind): skipped; give its CRD or JSON schema with --schemas", o.APIVersion, o.Kind)
 		return
 	}
 	o.Known = true

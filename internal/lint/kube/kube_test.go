@@ -1,6 +1,8 @@
 package kube
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -107,5 +109,47 @@ func TestAliasBombIsBounded(t *testing.T) {
 	ds := Lint("bomb.yaml", []byte(b.String()))
 	if len(ds) == 0 {
 		t.Fatal("alias bomb gave no finding")
+	}
+}
+
+// A CRD given with LoadSchemas turns the skipped kind into a validated one,
+// with findings at the offending node.
+func TestCRDSchema(t *testing.T) {
+	dir := t.TempDir()
+	crd := `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            required: [size]
+            properties:
+              size: {type: integer}
+`
+	if err := os.WriteFile(filepath.Join(dir, "widget-crd.yaml"), []byte(crd), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l := New()
+	if err := l.LoadSchemas(dir); err != nil {
+		t.Fatal(err)
+	}
+	l.Add("w.yaml", []byte("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec:\n  size: big\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: ok}\nspec: {size: 3}\n"))
+	ds := l.Finish()
+	if len(ds) != 1 || ds[0].Rule != RuleSchema || ds[0].Pos.Line != 5 || !strings.Contains(ds[0].Message, "/spec/size") {
+		t.Fatalf("got %v", ds)
+	}
+	if objs := l.Objects(); len(objs) != 2 || !objs[0].Known || objs[0].Valid || !objs[1].Valid {
+		t.Fatalf("objects %+v", objs)
 	}
 }
