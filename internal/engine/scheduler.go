@@ -6,6 +6,7 @@ import (
 	"maps"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -189,8 +190,7 @@ func (r *run) runJob(ctx context.Context, id string, order int) {
 			}
 		}
 		if s.FailFast.Set {
-			v, _ := expr.Value(s.FailFast.Value, ec)
-			failFast = expr.Truthy(v)
+			failFast = boolValue(s.FailFast.Value, ec)
 		}
 		if s.MaxParallel.Set {
 			v, _ := expr.Value(s.MaxParallel.Value, ec)
@@ -337,3 +337,22 @@ func (r *run) uniqueName(name string) string {
 }
 
 var _ = json.Marshal
+
+// boolValue reads a boolean key (fail-fast, continue-on-error): the words
+// true and false, or an expression.
+func boolValue(s string, ec *expr.Context) bool {
+	switch strings.TrimSpace(s) {
+	case "true":
+		return true
+	case "false", "":
+		return false
+	}
+	v, err := expr.Value(s, ec)
+	if err != nil {
+		return false
+	}
+	if str, ok := v.(string); ok {
+		return str == "true"
+	}
+	return expr.Truthy(v)
+}

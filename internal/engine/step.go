@@ -73,8 +73,7 @@ func (l *leg) runStep(ctx context.Context, s *workflow.Step, sc *scope, idx int)
 
 	continueOnError := false
 	if s.ContinueOnError.Set {
-		v, _ := expr.Value(s.ContinueOnError.Value, ec)
-		continueOnError = expr.Truthy(v)
+		continueOnError = boolValue(s.ContinueOnError.Value, ec)
 	}
 	var stepTimeout time.Duration
 	if s.TimeoutMinutes.Set {
@@ -101,7 +100,7 @@ func (l *leg) runStep(ctx context.Context, s *workflow.Step, sc *scope, idx int)
 		out = &stepOut{outcome: store.StatusFailure}
 		l.log(idx, "Error: the step has neither run nor uses")
 	}
-	if out.outcome == store.StatusCancelled && !r.isCancelled() {
+	if out.outcome == store.StatusCancelled && !r.isCancelled() && l.jobCtx.Err() == context.DeadlineExceeded {
 		// Killed by the job's timeout, not by the user: a failure.
 		out.outcome = store.StatusFailure
 	}
