@@ -19,7 +19,7 @@ import (
 var (
 	erlGenerated  = regexp.MustCompile(`File generated from (?:<code>)?([^<\s]+?)(?:</code>)? by`)
 	erlOldLine    = regexp.MustCompile(`^(?:<font color=red>)?\s*(\d+)\.\.\|`)
-	erlNewRow     = regexp.MustCompile(`(?s)<td class="line" id="L(\d+)">.*?<td class="hits">([^<]*)</td>`)
+	erlNewRow     = regexp.MustCompile(`(?s)<tr class="(hit|miss)">\s*<td class="line" id="L(\d+)">.*?<td class="hits">(.*?)</td>`)
 	erlIndexRow   = regexp.MustCompile(`<td><a href=['"]([^'"]+)['"]>([^<]+)</a></td>\s*<td>([0-9.]+)%</td>`)
 	erlIndexTotal = regexp.MustCompile(`(?:<h3>Total: ([0-9.]+)%</h3>|<td><strong>Total</strong></td>\s*<td>([0-9.]+)%</td>)`)
 	rebar3Row     = regexp.MustCompile(`^\s*\|\s*(\S+)\s*\|\s*([0-9.]+)%\s*\|\s*$`)
@@ -47,16 +47,20 @@ func parseErlangPage(name string, data []byte) (*Profile, error) {
 	f := p.File(module+".erl", module)
 	if bytes.Contains(data, []byte(`<td class="hits">`)) {
 		for _, m := range erlNewRow.FindAllSubmatch(data, -1) {
-			hits := strings.TrimSpace(string(m[2]))
-			if hits == "" {
+			ln, err := strconv.Atoi(string(m[2]))
+			if err != nil {
 				continue
 			}
-			ln, err1 := strconv.Atoi(string(m[1]))
-			n, err2 := strconv.ParseInt(hits, 10, 64)
-			if err1 != nil || err2 != nil {
+			if string(m[1]) == "miss" {
+				f.Lines[ln] = satAdd(f.Lines[ln], 0)
 				continue
 			}
-			f.Lines[ln] += n
+			// A hit row's cell holds the count; ":-(" marks a miss.
+			n, err := strconv.ParseInt(strings.TrimSpace(string(m[3])), 10, 64)
+			if err != nil || n < 1 {
+				n = 1
+			}
+			f.Lines[ln] = satAdd(f.Lines[ln], n)
 		}
 		return p, nil
 	}

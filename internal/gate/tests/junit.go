@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -509,7 +510,16 @@ var ctConfigFuncs = map[string]bool{
 	"init_per_testcase": true, "end_per_testcase": true,
 }
 
+// eunitName matches EUnit surefire names "module:line function" with an
+// optional " (module 'm')" suffix that depends on how the run was started.
+var eunitName = regexp.MustCompile(`^([a-z][A-Za-z0-9_@]*):\d+ (\S+)(?: \((?:module|file|application) '.*'\))?$`)
+
 func (p *parser) addCase(c Case) {
+	if c.Class == "" {
+		if m := eunitName.FindStringSubmatch(c.Name); m != nil {
+			c.Class, c.Name = m[1], m[2]
+		}
+	}
 	if ctConfigFuncs[c.Name] && c.Result == Passed && strings.HasSuffix(c.SourceFile, "_SUITE.erl") {
 		if len(p.suites) > 0 {
 			p.suites[len(p.suites)-1].cases--
@@ -750,4 +760,43 @@ func firstLine(s string) string {
 		s = strings.TrimSpace(s[:i])
 	}
 	return s
+}
+
+// ReadFiles reads and merges the named reports: JUnit-family XML, or a
+// `go test -json` stream (detected by its first character).
+func ReadFiles(names ...string) (*Report, error) {
+	total := &Report{}
+	for _, name := range names {
+		rep, err := readOne(name)
+		if err != nil {
+			return nil, err
+		}
+		total.Merge(rep)
+	}
+	return total, nil
+}
+
+func readOne(name string) (*Report, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var head [512]byte
+	n, _ := io.ReadFull(f, head[:])
+	trimmed := bytes.TrimLeft(bytes.TrimPrefix(head[:n], []byte("\xef\xbb\xbf")), " \t\r\n")
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	if len(trimmed) > 0 && trimmed[0] == '{' {
+		rep, ok, err := ParseGoTestJSON(name, f)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, &ParseError{File: name, Line: 1, Col: 1, Msg: "not a go test -json stream (no test events)"}
+		}
+		return rep, nil
+	}
+	return Parse(name, f)
 }
