@@ -163,9 +163,19 @@ type stage struct {
 func Lint(file string, src []byte) []diag.Diagnostic {
 	l := &linter{file: file, lines: strings.Split(strings.ReplaceAll(string(src), "\r\n", "\n"), "\n")}
 	res, err := parser.Parse(bytes.NewReader(src))
-	if err != nil {
+	// buildkit's parser stops at the first bad line. To report every
+	// problem in one run, blank the lines it names and parse again.
+	for tries := 0; err != nil; tries++ {
 		l.out = append(l.out, diag.Diagnostic{Pos: errPos(file, err), Rule: RuleParse, Severity: diag.Error, Message: errMessage(err)})
-		return l.out
+		var blanked []byte
+		if tries < 20 {
+			blanked = blankLines(src, errLines(err))
+		}
+		if blanked == nil {
+			return l.out
+		}
+		src = blanked
+		res, err = parser.Parse(bytes.NewReader(src))
 	}
 	var (
 		stages  []*stage
@@ -236,7 +246,7 @@ func Lint(file string, src []byte) []diag.Diagnostic {
 
 // errPos reads the line buildkit attached to a parse error.
 func errPos(file string, err error) diag.Pos {
-	p := diag.Pos{File: file, Line: 1}
+	p := diag.Pos{File: file, Line: 1, Col: 1}
 	var le *parser.LocationError
 	if errors.As(err, &le) && len(le.Locations) > 0 && len(le.Locations[0]) > 0 {
 		if ln := le.Locations[0][0].Start.Line; ln > 0 {
@@ -244,6 +254,38 @@ func errPos(file string, err error) diag.Pos {
 		}
 	}
 	return p
+}
+
+// errLines lists the lines a parse error covers.
+func errLines(err error) []int {
+	var le *parser.LocationError
+	if !errors.As(err, &le) || len(le.Locations) == 0 {
+		return nil
+	}
+	var out []int
+	for _, r := range le.Locations[0] {
+		for ln := r.Start.Line; ln <= r.End.Line && ln > 0; ln++ {
+			out = append(out, ln)
+		}
+	}
+	return out
+}
+
+// blankLines returns src with the given 1-based lines emptied, or nil when
+// that changes nothing (no progress is possible).
+func blankLines(src []byte, lines []int) []byte {
+	parts := bytes.Split(src, []byte("\n"))
+	changed := false
+	for _, ln := range lines {
+		if ln >= 1 && ln <= len(parts) && len(bytes.TrimSpace(parts[ln-1])) > 0 {
+			parts[ln-1] = nil
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	return bytes.Join(parts, []byte("\n"))
 }
 
 func errMessage(err error) string {

@@ -150,3 +150,16 @@ func mustRead(t *testing.T, p string) []byte {
 	}
 	return b
 }
+
+// The parser keeps going after a bad line: Dockerfile.misc has an unknown
+// instruction, an ADD without a destination and an ENV without '=' (which
+// stops buildkit's own parser), all reported in one run.
+func TestKeepsGoingAfterParseErrors(t *testing.T) {
+	ds := Lint("m", mustRead(t, "testdata/corpus/dockerfilelint-examples/Dockerfile.misc"))
+	if got := lines(ds, RuleParse); !slices.Equal(got, []int{7, 11, 27}) {
+		t.Errorf("parse errors on lines %v, want [7 11 27]", got)
+	}
+	if got := lines(ds, RuleAddForCopy); len(got) == 0 {
+		t.Errorf("rules did not run after the parse errors: %v", ds)
+	}
+}
