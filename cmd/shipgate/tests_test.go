@@ -36,7 +36,9 @@ func TestTestsReport(t *testing.T) {
 	// testsuite-in-testsuite.xml and testsuite-root.xml hold the same 5
 	// tests: 10 runs of 5 tests.
 	code, out, _ = runCLI(t, "", "tests", "report", junitData+"testsuite-*.xml", "--json")
-	var g struct{ Data struct{ Runs, Tests struct{ Total int } } }
+	var g struct {
+		Data struct{ Runs, Tests struct{ Total int } }
+	}
 	if err := json.Unmarshal([]byte(out), &g); err != nil || code != 0 || g.Data.Runs.Total != 10 || g.Data.Tests.Total != 5 {
 		t.Fatalf("glob: exit %d %v\n%s", code, err, out)
 	}
