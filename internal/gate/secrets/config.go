@@ -314,9 +314,13 @@ func parseConfig(data []byte, name string, depth int) (*Config, error) {
 		if raw.Extend.UseDefault {
 			base, err = parseConfig(DefaultRules, "", depth+1)
 		} else {
+			// Relative to the config's folder; failing that, to the working
+			// directory (as gitleaks resolves it).
 			p := raw.Extend.Path
 			if !filepath.IsAbs(p) && name != "" {
-				p = filepath.Join(filepath.Dir(name), p)
+				if q := filepath.Join(filepath.Dir(name), p); fileExists(q) || !fileExists(p) {
+					p = q
+				}
 			}
 			var data []byte
 			data, err = os.ReadFile(p)
@@ -632,4 +636,9 @@ func allowedFinding(as []*Allowlist, secret, match, line, path, commit string) b
 		}
 	}
 	return false
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

@@ -210,6 +210,10 @@ func (d *Detector) runRegex(st *scratch, ri int32, fr *fragment, ws, we int) {
 	r := d.rules[ri]
 	for _, m := range r.Regex.FindAllIndex(fr.data[ws:we], -1) {
 		s, e := ws+m[0], ws+m[1]
+		if int32(s) < st.lastEnd[ri] {
+			continue // inside a match an earlier window found
+		}
+		st.lastEnd[ri] = int32(e)
 		if s < fr.from || s >= fr.to {
 			continue
 		}
