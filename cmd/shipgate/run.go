@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -157,7 +158,14 @@ func (a *app) openRuns(ctx context.Context, dir string) (*store.DB, *store.Runs,
 		return nil, nil, fmt.Errorf("store: %w", err)
 	}
 	for _, id := range ids {
-		fmt.Fprintf(a.stderr, "shipgate: run %d was interrupted (its process is gone); marked interrupted\n", id)
+		tmp := filepath.Join(dir, "tmp", strconv.FormatInt(id, 10))
+		killed := host.Reap(filepath.Join(tmp, engine.ProcDirName))
+		os.RemoveAll(tmp)
+		msg := ""
+		if killed > 0 {
+			msg = fmt.Sprintf("; killed %d process group(s) it left", killed)
+		}
+		fmt.Fprintf(a.stderr, "shipgate: run %d was interrupted (its process is gone); marked interrupted%s\n", id, msg)
 	}
 	return db, runs, nil
 }

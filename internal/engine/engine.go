@@ -236,7 +236,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	r.masker = steprun.NewMasker(secretValues...)
 
-	// 1. plan.
+	// 1. plan: inputs, then the job graph.
+	if _, ds := plan.Inputs(opts.Workflow, opts.Event); diag.HasErrors(ds) {
+		return nil, &InputError{Diags: ds}
+	}
 	base := r.baseContext()
 	g, ds := plan.Build(opts.Workflow, opts.Event, &expr.Context{Contexts: base}, opts.Only)
 	if diag.HasErrors(ds) {

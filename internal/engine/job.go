@@ -18,6 +18,10 @@ import (
 	"github.com/shipgate/shipgate/internal/workflow"
 )
 
+// ProcDirName is the folder under a run's temp dir (.shipgate/tmp/<run>)
+// where the executor records the process groups it started.
+const ProcDirName = "procs"
+
 // DefaultJobTimeout is GitHub's default timeout-minutes for a job.
 const DefaultJobTimeout = 360 * time.Minute
 
@@ -81,7 +85,8 @@ func (r *run) runLeg(ctx context.Context, j *workflow.Job, name string, matrix m
 	defer cancel()
 	l.jobCtx = jobCtx
 
-	l.exJob = &executor.Job{ID: name, Workspace: r.opts.Workspace, TempDir: filepath.Join(r.tempDir, fmt.Sprintf("%d-%d", order, legIdx))}
+	l.exJob = &executor.Job{ID: name, Workspace: r.opts.Workspace, TempDir: filepath.Join(r.tempDir, fmt.Sprintf("%d-%d", order, legIdx)),
+		ProcDir: filepath.Join(r.tempDir, ProcDirName)}
 	status := store.StatusSuccess
 	if err := r.opts.Executor.Setup(jobCtx, l.exJob); err != nil {
 		l.log(0, "Error: setting up the job: "+err.Error())

@@ -47,6 +47,10 @@ type Job struct {
 	Workspace string
 	// TempDir is RUNNER_TEMP for this job; Setup creates it.
 	TempDir string
+	// ProcDir, when set, is where the executor records what it starts
+	// (the host executor: one file per process group), so that a later
+	// process can clean up after this one was killed (see host.Reap).
+	ProcDir string
 
 	// State is for the executor's private bookkeeping.
 	State any

@@ -88,6 +88,10 @@ func (e *Executor) Exec(ctx context.Context, job *executor.Job, step *executor.S
 	st.mu.Lock()
 	st.groups = append(st.groups, pgid)
 	st.mu.Unlock()
+	if job.ProcDir != "" {
+		os.MkdirAll(job.ProcDir, 0o755)
+		os.WriteFile(filepath.Join(job.ProcDir, strconv.Itoa(pgid)), nil, 0o644)
+	}
 
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
@@ -146,7 +150,37 @@ func (e *Executor) Teardown(ctx context.Context, job *executor.Job) error {
 		go func() { defer wg.Done(); KillGroup(g, grace) }()
 	}
 	wg.Wait()
+	if job.ProcDir != "" {
+		for _, g := range groups {
+			os.Remove(filepath.Join(job.ProcDir, strconv.Itoa(g)))
+		}
+	}
 	return nil
+}
+
+// Reap kills (SIGKILL) every process group recorded in procDir by a host
+// executor whose process died without tearing its jobs down (SIGKILL, a
+// crash), and returns how many groups still had processes. Linux does not
+// hand out a pid while a process group of that id exists, so a recorded
+// group that still has members is the one the step started.
+func Reap(procDir string) int {
+	ents, err := os.ReadDir(procDir)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, e := range ents {
+		pgid, err := strconv.Atoi(e.Name())
+		if err != nil || pgid <= 1 {
+			continue
+		}
+		if len(GroupMembers(pgid)) > 0 {
+			n++
+			KillGroup(pgid, 0)
+		}
+		os.Remove(filepath.Join(procDir, e.Name()))
+	}
+	return n
 }
 
 // KillGroup sends SIGTERM to process group pgid, waits up to grace for its
