@@ -2,9 +2,11 @@ package commits
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"os/exec"
+	"slices"
 	"strings"
 
 	"github.com/shipgate/shipgate/internal/diag"
@@ -101,6 +103,7 @@ func Check(revRange string, cs []Commit, parse [][]Problem, o Options) *gate.Rep
 			ps = append(ps, parse[i]...)
 		}
 		ps = append(ps, o.Validate(c)...)
+		slices.SortStableFunc(ps, func(a, b Problem) int { return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col)) })
 		bad := false
 		for _, p := range ps {
 			d := diag.Diagnostic{
