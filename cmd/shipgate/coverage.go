@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/shipgate/shipgate/internal/gate/coverage"
+	"github.com/shipgate/shipgate/internal/store"
 	"github.com/spf13/cobra"
 )
 
@@ -19,6 +21,10 @@ func (a *app) coverageCmd() *cobra.Command {
 		diffFile string
 		config   string
 		modules  []string
+		record   bool
+		branch   string
+		baseline string
+		storeDir string
 	)
 	c := &cobra.Command{
 		Use:   "coverage [FILES...]",
@@ -37,14 +43,18 @@ modules are listed first). --patch-min with --base REF checks the lines
 changed since REF (git diff REF...HEAD plus staged and unstaged changes),
 with diff_cover's semantics: only changed lines that the report knows as
 executable are measured. A coverage.yml (--config) may hold the same
-settings; flags win.
+settings; flags win. --record stores the run for its branch and
+--baseline BRANCH shows the change against that branch's last stored run
+(total and per module).
 
 Exit codes: 0 pass or warn, 1 a threshold missed, 2 unreadable input.`,
 		Example: `  shipgate coverage coverage.out --min 80 --stretch 90
   shipgate coverage lcov.info cobertura.xml --min 75 --module src/auth=90
   shipgate coverage _build/test/cover/aggregate/*.html --min 70
   shipgate coverage coverage.out --patch-min 90 --base origin/main --markdown cov.md
-  shipgate coverage --config coverage.yml coverage.out --json`,
+  shipgate coverage --config coverage.yml coverage.out --json
+  shipgate coverage coverage.out --record --branch main          # on main
+  shipgate coverage coverage.out --baseline main --min 80         # on a PR: deltas vs main`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var opt coverage.Options
 			var cfgPatch *float64
@@ -133,7 +143,48 @@ Exit codes: 0 pass or warn, 1 a threshold missed, 2 unreadable input.`,
 			if opt.Stretch > 0 && opt.Min > opt.Stretch {
 				fmt.Fprintf(a.stderr, "shipgate: warning: --stretch %v is below --min %v\n", opt.Stretch, opt.Min)
 			}
-			return a.emit(&flags, coverage.Evaluate(prof, opt))
+			ctx := cmd.Context()
+			commit, current := runIdentity(ctx)
+			if branch == "" {
+				branch = current
+			}
+			var hist *store.CoverageHistory
+			if record || baseline != "" {
+				db, err := store.Open(ctx, storeDir)
+				if err != nil {
+					return asUsage(err)
+				}
+				defer db.Close()
+				hist = store.NewCoverageHistory(db)
+			}
+			if baseline != "" {
+				last, ok, err := hist.Last(ctx, baseline)
+				switch {
+				case err != nil:
+					return err
+				case !ok:
+					fmt.Fprintf(a.stderr, "shipgate: no stored coverage run for branch %s yet; no deltas (record one with --record on %s)\n", baseline, baseline)
+				case last.Unit != string(prof.Unit()):
+					fmt.Fprintf(a.stderr, "shipgate: the stored run of %s counts %s, this one %s; no deltas\n", baseline, last.Unit, prof.Unit())
+				default:
+					opt.Baseline = &coverage.Baseline{Ref: baseline, Total: last.Percent, Modules: last.Modules}
+				}
+			}
+			r := coverage.Evaluate(prof, opt)
+			if record {
+				res := r.Data.(*coverage.Result)
+				mods := map[string]float64{}
+				for _, m := range res.Modules {
+					mods[m.Name] = m.Pct
+				}
+				if branch == "" {
+					return usageError("--record needs --branch (no git branch found)")
+				}
+				if _, err := hist.Record(ctx, store.CoverageRun{CreatedAt: time.Now(), Branch: branch, Commit: commit, Unit: string(res.Unit), Percent: res.Percent, Modules: mods}); err != nil {
+					fmt.Fprintf(a.stderr, "shipgate: warning: coverage not recorded: %v\n", err)
+				}
+			}
+			return a.emit(&flags, r)
 		},
 	}
 	flags.register(c)
@@ -144,5 +195,9 @@ Exit codes: 0 pass or warn, 1 a threshold missed, 2 unreadable input.`,
 	c.Flags().StringVar(&base, "base", "", "git `REF` the patch is measured against (diff REF...HEAD + staged + unstaged)")
 	c.Flags().StringVar(&diffFile, "diff", "", "read the changed lines from a unified diff `FILE` instead of git")
 	c.Flags().StringVar(&config, "config", "", "read thresholds from a coverage.yml `FILE`")
+	c.Flags().BoolVar(&record, "record", false, "store this run's coverage for its branch (see --baseline)")
+	c.Flags().StringVar(&branch, "branch", "", "branch to record under (default: $GITHUB_REF_NAME or the git branch)")
+	c.Flags().StringVar(&baseline, "baseline", "", "show deltas against the last stored run of `BRANCH`")
+	c.Flags().StringVar(&storeDir, "store", store.DefaultDir, "store `DIR` for --record and --baseline")
 	return c
 }

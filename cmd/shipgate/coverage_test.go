@@ -167,3 +167,24 @@ func TestCoveragePatchGit(t *testing.T) {
 		t.Fatalf("bad ref: exit %d %q", code, errs)
 	}
 }
+
+// TestCoverageBaseline records a run for main and shows deltas against it.
+func TestCoverageBaseline(t *testing.T) {
+	t.Setenv("GITHUB_STEP_SUMMARY", "")
+	dir := t.TempDir()
+	st := filepath.Join(dir, "store")
+	mux, _ := filepath.Abs(covData + "gocover-cobertura/regression/mux/v1.8.1/coverage.txt")
+	set, _ := filepath.Abs(covData + "gocover-cobertura/testdata_set.txt")
+	if code, _, errs := runCLI(t, dir, "coverage", set, "--record", "--branch", "main", "--store", st); code != 0 {
+		t.Fatalf("record: exit %d %s", code, errs)
+	}
+	// No run for "release": no deltas, said on stderr.
+	if code, _, errs := runCLI(t, dir, "coverage", mux, "--baseline", "release", "--store", st); code != 0 || !strings.Contains(errs, "no stored coverage run for branch release") {
+		t.Fatalf("no baseline: exit %d %q", code, errs)
+	}
+	// testdata_set.txt is 75% of statements; mux is 87.59%: +12.59.
+	code, out, _ := runCLI(t, dir, "coverage", mux, "--baseline", "main", "--store", st, "--format", "markdown")
+	if code != 0 || !strings.Contains(out, "▲ +12.59 vs main") {
+		t.Fatalf("baseline: exit %d\n%s", code, out)
+	}
+}

@@ -120,7 +120,7 @@ func lineDotCol(s string) (int, int, error) {
 
 // maxBlockLines bounds how many lines one block may span, so a corrupt
 // profile cannot make us allocate without limit.
-const maxBlockLines = 1 << 20
+const maxBlockLines = 10000
 
 // goLines turns blocks into per-line hits the way gocover-cobertura does:
 // blocks in source order, every line a block spans gets its count, and a

@@ -114,7 +114,7 @@ func parseJaCoCo(name string, data []byte) (*Profile, error) {
 		pkg         string
 		cur         *File
 		pkgHasFiles bool
-		classCounts map[string]Counts
+		classCounts = map[string]Counts{}
 	)
 	parent := func() string {
 		if len(stack) < 2 {
