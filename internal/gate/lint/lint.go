@@ -293,6 +293,9 @@ func readInput(path string, explicit bool) (*input, diag.Diagnostic, error) {
 		return nil, diag.Diagnostic{}, fmt.Errorf("cannot read %s: %w", path, errNotExist(err))
 	}
 	kind := classify(path, src, explicit)
+	if kind == KindManifest && helmTemplate(path, src) {
+		return nil, skipNote(path, "skipped: a Helm chart template, not YAML yet; render it and lint the output: helm template CHART | shipgate lint -"), nil
+	}
 	if kind == "" {
 		if explicit {
 			return nil, skipNote(path, "skipped: not a workflow, Dockerfile or Kubernetes manifest"), nil
@@ -317,7 +320,7 @@ func classify(path string, src []byte, explicit bool) Kind {
 		return KindWorkflow
 	case kube.Looks(src):
 		return KindManifest
-	case named && (len(bytes.TrimSpace(src)) == 0 || dockerfile.Looks(src) || explicit):
+	case named:
 		return KindDockerfile
 	case ext != ".yml" && ext != ".yaml" && ext != ".json" && dockerfile.Looks(src):
 		return KindDockerfile
@@ -416,4 +419,24 @@ func sniffDockerfile(path string) bool {
 	head := make([]byte, 4096)
 	n, _ := io.ReadFull(f, head)
 	return dockerfile.Looks(head[:n])
+}
+
+// helmTemplate reports whether a file is a template of a Helm chart: it
+// uses {{ }} and sits in a templates folder under a Chart.yaml.
+func helmTemplate(path string, src []byte) bool {
+	if !bytes.Contains(src, []byte("{{")) {
+		return false
+	}
+	for dir := filepath.Dir(path); ; {
+		if filepath.Base(dir) == "templates" {
+			if _, err := os.Stat(filepath.Join(filepath.Dir(dir), "Chart.yaml")); err == nil {
+				return true
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return false
+		}
+		dir = parent
+	}
 }

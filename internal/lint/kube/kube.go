@@ -151,7 +151,10 @@ func (l *Linter) report(file string, n *node, rule, format string, args ...any) 
 func (l *Linter) Add(file string, src []byte) {
 	docs, err := parseStream(src)
 	if err != nil {
-		pe := toParseError(err)
+		pe, ok := err.(*parseError)
+		if !ok {
+			pe = toParseError(err)
+		}
 		l.out = append(l.out, diag.Diagnostic{Pos: diag.Pos{File: file, Line: pe.line, Col: pe.col}, Rule: RuleParse, Severity: diag.Error, Message: pe.msg})
 	}
 	for _, d := range docs {
