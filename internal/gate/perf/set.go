@@ -200,13 +200,10 @@ func goName(n string) string {
 	return n
 }
 
-func goUnit(u string) string {
-	u = goName(u)
-	return u
-}
+func goUnit(u string) string { return goName(u) }
 
-// sortedKeys returns the union of keys of a and b: base order first, then
-// keys only in b.
+// unionKeys returns the keys of a and b: a's in read order, then those
+// only in b.
 func unionKeys(a, b *Set) []Key {
 	seen := map[Key]bool{}
 	var out []Key
