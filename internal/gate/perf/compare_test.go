@@ -108,3 +108,27 @@ func TestSimulation(t *testing.T) {
 		t.Errorf("a 5%% regression under 2%% noise is detected in only %.1f%% of trials", pct(detSig))
 	}
 }
+
+// TestWriteGoRoundTrip: what perf run --out writes reads back as the same
+// series and values, and benchstat-compatible units stay tidied.
+func TestWriteGoRoundTrip(t *testing.T) {
+	set, err := Parse("old.txt", mustRead(t, "testdata/benchstat/crc-old.txt"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	set.WriteGo(&b)
+	again, err := Parse("again.txt", []byte(b.String()), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Len() != set.Len() || again.Samples() != set.Samples() {
+		t.Fatalf("%d/%d series, %d/%d samples", again.Len(), set.Len(), again.Samples(), set.Samples())
+	}
+	for _, sr := range set.Series() {
+		got, ok := again.Get(sr.Key)
+		if !ok || fmt.Sprint(got.Values) != fmt.Sprint(sr.Values) || got.Better != sr.Better {
+			t.Fatalf("%s: %v vs %v", sr.Key, got, sr)
+		}
+	}
+}
