@@ -123,6 +123,7 @@ Exit codes: 0 success (warnings allowed), 1 a gate or run failed,
 		a.depsCmd(),
 		a.licensesCmd(),
 		a.sbomCmd(),
+		a.imageCmd(),
 		// Review and releases.
 		a.lintCmd(),
 		a.commitsCmd(),
