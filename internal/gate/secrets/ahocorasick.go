@@ -9,7 +9,7 @@ package secrets
 // Bytes that occur in no keyword share one class, so the table stays small
 // (states × classes) even for a few hundred keywords.
 type acMatcher struct {
-	classOf  [256]uint8 // byte → class (case-folded)
+	classOf  [256]uint16 // byte → class (case-folded)
 	nclass   int
 	delta    []int32   // state*nclass + class → next state
 	out      [][]int32 // state → keyword ids ending here (incl. via suffix links)
@@ -36,16 +36,13 @@ func lowerASCII(b byte) byte {
 func newACMatcher(keywords []string) *acMatcher {
 	m := &acMatcher{keywords: keywords}
 	// Byte classes: one per distinct folded byte in any keyword, 0 for the rest.
-	var seen [256]uint8
+	var seen [256]uint16
 	n := 1
 	for _, k := range keywords {
 		for i := 0; i < len(k); i++ {
 			b := lowerASCII(k[i])
 			if seen[b] == 0 {
-				if n == 255 {
-					panic("secrets: too many distinct keyword bytes")
-				}
-				seen[b] = uint8(n)
+				seen[b] = uint16(n)
 				n++
 			}
 		}
@@ -57,10 +54,10 @@ func newACMatcher(keywords []string) *acMatcher {
 
 	// Trie with goto function.
 	type node struct {
-		next map[uint8]int32
+		next map[uint16]int32
 		out  []int32
 	}
-	nodes := []node{{next: map[uint8]int32{}}}
+	nodes := []node{{next: map[uint16]int32{}}}
 	for id, k := range keywords {
 		s := int32(0)
 		for i := 0; i < len(k); i++ {
@@ -68,7 +65,7 @@ func newACMatcher(keywords []string) *acMatcher {
 			t, ok := nodes[s].next[c]
 			if !ok {
 				t = int32(len(nodes))
-				nodes = append(nodes, node{next: map[uint8]int32{}})
+				nodes = append(nodes, node{next: map[uint16]int32{}})
 				nodes[s].next[c] = t
 			}
 			s = t
@@ -81,7 +78,7 @@ func newACMatcher(keywords []string) *acMatcher {
 	fail := make([]int32, ns)
 	queue := make([]int32, 0, ns)
 	for c := 0; c < n; c++ {
-		if t, ok := nodes[0].next[uint8(c)]; ok && c != 0 {
+		if t, ok := nodes[0].next[uint16(c)]; ok && c != 0 {
 			m.delta[c] = t
 			queue = append(queue, t)
 		}
@@ -91,7 +88,7 @@ func newACMatcher(keywords []string) *acMatcher {
 		queue = queue[1:]
 		nodes[s].out = append(nodes[s].out, nodes[fail[s]].out...)
 		for c := 0; c < n; c++ {
-			t, ok := nodes[s].next[uint8(c)]
+			t, ok := nodes[s].next[uint16(c)]
 			if ok && c != 0 {
 				fail[t] = m.delta[int(fail[s])*n+c]
 				m.delta[int(s)*n+c] = t

@@ -177,11 +177,14 @@ func (d *Detector) scanFragment(st *scratch, fr *fragment) {
 			// Extend the open window when this line touches it, unless it
 			// has grown past maxWindow: small windows keep Go's regexp on
 			// its backtracker, much faster than its NFA on long inputs.
-			if st.active[ri] && int32(lineS) <= st.winE[ri] && st.winE[ri]-st.winS[ri] < maxWindow {
-				if int32(we) > st.winE[ri] {
-					st.winE[ri] = int32(we)
+			if st.active[ri] && int32(lineS) <= st.winE[ri] {
+				if int32(we) <= st.winE[ri] {
+					continue // already covered
 				}
-				continue
+				if st.winE[ri]-st.winS[ri] < maxWindow {
+					st.winE[ri] = int32(we)
+					continue
+				}
 			}
 			if st.active[ri] {
 				d.runRegex(st, ri, fr, int(st.winS[ri]), int(st.winE[ri]))
