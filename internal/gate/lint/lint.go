@@ -368,7 +368,7 @@ func buildReport(inputs []*input, ds []diag.Diagnostic, suppressed int, objects 
 		{Name: "suppressed", Value: float64(suppressed)},
 	}
 	r.Data = data
-	what := fmt.Sprintf("%d files (%d workflows, %d Dockerfiles, %d manifest files)", len(inputs), counts[KindWorkflow], counts[KindDockerfile], counts[KindManifest])
+	what := fmt.Sprintf("%s (%s, %s, %s)", plural(len(inputs), "file"), plural(counts[KindWorkflow], "workflow"), plural(counts[KindDockerfile], "Dockerfile"), plural(counts[KindManifest], "manifest file"))
 	switch {
 	case len(inputs) == 0:
 		r.Verdict, r.Reason = gate.Skipped, "no workflows, Dockerfiles or Kubernetes manifests found"
@@ -380,9 +380,19 @@ func buildReport(inputs []*input, ds []diag.Diagnostic, suppressed int, objects 
 		r.Verdict = gate.Pass
 	}
 	if len(inputs) > 0 {
-		r.Reason = fmt.Sprintf("%s: %d errors, %d warnings, %d notes, %d suppressed", what, errs, warns, infos, suppressed)
+		r.Reason = fmt.Sprintf("%s: %s, %s, %s, %d suppressed", what, plural(errs, "error"), plural(warns, "warning"), plural(infos, "note"), suppressed)
 	}
 	r.Details = rulesTable(data.Rules)
+	// JUnit: one case per reviewed file, failing with its error findings.
+	failures := map[string][]string{}
+	for _, d := range ds {
+		if d.Severity == diag.Error {
+			failures[d.Pos.File] = append(failures[d.Pos.File], d.String())
+		}
+	}
+	for _, f := range data.Files {
+		r.Tests = append(r.Tests, gate.TestCase{Name: f.Path, Class: "lint." + string(f.Kind), Failure: strings.Join(failures[f.Path], "\n")})
+	}
 	return r
 }
 
@@ -439,4 +449,11 @@ func helmTemplate(path string, src []byte) bool {
 		}
 		dir = parent
 	}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
