@@ -1,9 +1,12 @@
 package kube
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -343,16 +346,36 @@ func (c *converter) addPair(m *node, mv *ast.MappingValueNode, depth int) {
 }
 
 // looksLikeManifest reports whether any document of the text has a
-// top-level apiVersion and kind, by a cheap line scan.
+// top-level apiVersion and kind: JSON is decoded, YAML is scanned for the
+// two keys at column 0 within one document.
 func looksLikeManifest(src []byte) bool {
+	if t := bytes.TrimSpace(src); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
+		var v any
+		if json.Unmarshal(t, &v) != nil {
+			return false
+		}
+		isObj := func(v any) bool {
+			m, ok := v.(map[string]any)
+			if !ok {
+				return false
+			}
+			_, a := m["apiVersion"].(string)
+			_, k := m["kind"].(string)
+			return a && k
+		}
+		if l, ok := v.([]any); ok {
+			return slices.ContainsFunc(l, isObj)
+		}
+		return isObj(v)
+	}
 	var api, kind bool
 	for line := range strings.SplitSeq(string(src), "\n") {
 		switch {
 		case strings.HasPrefix(line, "---"):
 			api, kind = false, false
-		case strings.HasPrefix(line, "apiVersion:"), strings.HasPrefix(line, `"apiVersion":`), strings.Contains(line, `"apiVersion"`):
+		case strings.HasPrefix(line, "apiVersion:"), strings.HasPrefix(line, `"apiVersion":`):
 			api = true
-		case strings.HasPrefix(line, "kind:"), strings.HasPrefix(line, `"kind":`), strings.Contains(line, `"kind"`):
+		case strings.HasPrefix(line, "kind:"), strings.HasPrefix(line, `"kind":`):
 			kind = true
 		}
 		if api && kind {
