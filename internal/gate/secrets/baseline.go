@@ -97,7 +97,8 @@ func jsonError(data []byte, name string, err error) error {
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
-		off = se.Offset
+		off = max(se.Offset-1, 0) // Offset counts the offending byte
+
 	case errors.As(err, &te):
 		off = te.Offset
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
