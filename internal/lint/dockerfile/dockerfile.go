@@ -27,21 +27,21 @@ import (
 
 // Rule IDs this package reports.
 const (
-	RuleParse          = "dockerfile/parse"
-	RuleUntagged       = "DL3006"
-	RuleLatest         = "DL3007"
-	RuleAptPin         = "DL3008"
-	RuleAptLists       = "DL3009"
-	RuleAptRecommends  = "DL3015"
-	RuleApkPin         = "DL3018"
-	RuleAddForCopy     = "DL3020"
-	RuleUserRoot       = "DL3002"
-	RuleNoUser         = "dockerfile/no-user"
-	RuleShellForm      = "DL3025"
-	RulePipefail       = "DL4006"
-	RuleSecret         = "dockerfile/secret"
-	RuleNoHealthcheck  = "dockerfile/healthcheck"
-	helpURIPlaceholder = "https://github.com/shipgate/shipgate/blob/main/docs/lint-rules.md#"
+	RuleParse         = "dockerfile/parse"
+	RuleUntagged      = "DL3006"
+	RuleLatest        = "DL3007"
+	RuleAptPin        = "DL3008"
+	RuleAptLists      = "DL3009"
+	RuleAptRecommends = "DL3015"
+	RuleApkPin        = "DL3018"
+	RuleAddForCopy    = "DL3020"
+	RuleUserRoot      = "DL3002"
+	RuleNoUser        = "dockerfile/no-user"
+	RuleShellForm     = "DL3025"
+	RulePipefail      = "DL4006"
+	RuleSecret        = "dockerfile/secret"
+	RuleNoHealthcheck = "dockerfile/healthcheck"
+	helpURI           = "https://github.com/shipgate/shipgate/blob/main/docs/lint-rules.md"
 )
 
 // RuleInfo describes a rule: its ID, default severity and one-line summary.
@@ -73,7 +73,7 @@ var Rules = []RuleInfo{
 func DiagRules() []diag.Rule {
 	out := make([]diag.Rule, len(Rules))
 	for i, r := range Rules {
-		out[i] = diag.Rule{ID: r.ID, Description: r.Summary, HelpURI: helpURIPlaceholder + strings.ToLower(strings.ReplaceAll(r.ID, "/", ""))}
+		out[i] = diag.Rule{ID: r.ID, Description: r.Summary, HelpURI: helpURI}
 	}
 	return out
 }

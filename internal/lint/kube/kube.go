@@ -51,7 +51,7 @@ const (
 	RuleHostPID         = "kube/host-pid"
 	RuleHostIPC         = "kube/host-ipc"
 	RuleDanglingService = "kube/dangling-service"
-	helpURI             = "https://github.com/shipgate/shipgate/blob/main/docs/lint-rules.md#"
+	helpURI             = "https://github.com/shipgate/shipgate/blob/main/docs/lint-rules.md"
 )
 
 // RuleInfo describes a rule: its ID, default severity and summary.
@@ -87,7 +87,7 @@ var Rules = []RuleInfo{
 func DiagRules() []diag.Rule {
 	out := make([]diag.Rule, len(Rules))
 	for i, r := range Rules {
-		out[i] = diag.Rule{ID: r.ID, Description: r.Summary, HelpURI: helpURI + strings.ReplaceAll(r.ID, "/", "")}
+		out[i] = diag.Rule{ID: r.ID, Description: r.Summary, HelpURI: helpURI}
 	}
 	return out
 }

@@ -31,7 +31,7 @@ const (
 	// only when the full workflow check (internal/workflow) is not wired in,
 	// which reports the same problems itself.
 	RuleSyntax = "workflow/syntax"
-	helpURI    = "https://github.com/shipgate/shipgate/blob/main/docs/lint-rules.md#"
+	helpURI    = "https://github.com/shipgate/shipgate/blob/main/docs/lint-rules.md"
 )
 
 // RuleInfo describes a rule: its ID, default severity and summary.
@@ -54,7 +54,7 @@ var Rules = []RuleInfo{
 func DiagRules() []diag.Rule {
 	out := make([]diag.Rule, len(Rules))
 	for i, r := range Rules {
-		out[i] = diag.Rule{ID: r.ID, Description: r.Summary, HelpURI: helpURI + strings.ReplaceAll(r.ID, "/", "")}
+		out[i] = diag.Rule{ID: r.ID, Description: r.Summary, HelpURI: helpURI}
 	}
 	return out
 }
