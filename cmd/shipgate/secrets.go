@@ -40,7 +40,7 @@ shipgate's own; --config reads a gitleaks TOML config instead (use
   # Accept the current secrets into the baseline
   shipgate secrets --baseline .secrets.baseline --update-baseline
 
-  # Scan the commits a pull request adds
+  # Scan the commits a pull request adds; --git HEAD scans all history
   shipgate secrets --git origin/main..HEAD
 
   # Scan text on stdin, report as SARIF for code scanning
@@ -80,8 +80,7 @@ shipgate's own; --config reads a gitleaks TOML config instead (use
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&opts.Git, "git", "", "scan the git history of `RANGE` (e.g. origin/main..HEAD; --git alone: all of HEAD)")
-	f.Lookup("git").NoOptDefVal = "HEAD"
+	f.StringVar(&opts.Git, "git", "", "scan the commits of git `RANGE` (origin/main..HEAD; HEAD for all history) in the PATH repository")
 	f.BoolVar(&stdin, "stdin", false, "scan standard input")
 	f.StringVar(&opts.BaselinePath, "baseline", "", "detect-secrets baseline `FILE` (.secrets.baseline) listing known secrets")
 	f.BoolVar(&opts.UpdateBaseline, "update-baseline", false, "write every secret found to the --baseline file")

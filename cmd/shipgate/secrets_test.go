@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -173,5 +174,34 @@ func TestSecretsConfigExtend(t *testing.T) {
 	code, out, _ := secretsCLI(t, "", dir, "--config", cfg, "--json")
 	if code != 1 || !strings.Contains(out, `"rule": "acme-key"`) || !strings.Contains(out, `"rule": "github-pat"`) {
 		t.Errorf("exit %d\n%s", code, out)
+	}
+}
+
+// TestSecretsGitFlag: --git takes its range as the next argument (as the
+// built-in action passes inputs), and PATH names the repository.
+func TestSecretsGitFlag(t *testing.T) {
+	t.Setenv("GITHUB_STEP_SUMMARY", "")
+	dir := t.TempDir()
+	run := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Ada", "GIT_AUTHOR_EMAIL=ada@example.com", "GIT_COMMITTER_NAME=Ada", "GIT_COMMITTER_EMAIL=ada@example.com")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	run("init", "-q", "-b", "main")
+	os.WriteFile(filepath.Join(dir, "a.env"), []byte("x=1\nTOKEN="+cliPAT+"\n"), 0o644)
+	run("add", ".")
+	run("commit", "-q", "-m", "oops")
+	os.Remove(filepath.Join(dir, "a.env"))
+	run("commit", "-q", "-am", "remove")
+	code, out, errs := secretsCLI(t, "", "--git", "HEAD", dir)
+	if code != 1 || !strings.Contains(out, "a.env:2:7") || !strings.Contains(out, "by Ada") {
+		t.Errorf("exit %d\n%s%s", code, out, errs)
+	}
+	code, out, _ = secretsCLI(t, "", dir)
+	if code != 0 {
+		t.Errorf("working tree is clean now: exit %d\n%s", code, out)
 	}
 }
