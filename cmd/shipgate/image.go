@@ -72,9 +72,9 @@ func imageKeyValues(flag string, list []string) (map[string]string, error) {
 func (a *app) imageBuildCmd() *cobra.Command {
 	var (
 		base, entrypoint, cmdStr, user, workdir, platform, output, tag string
-		file, contextDir                                              string
-		layers, env, labels, expose, buildArgs, baseImages            []string
-		asJSON                                                        bool
+		file, contextDir                                               string
+		layers, env, labels, expose, buildArgs, baseImages             []string
+		asJSON                                                         bool
 	)
 	c := &cobra.Command{
 		Use:   "build",

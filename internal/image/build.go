@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -77,7 +76,7 @@ func Build(o BuildOptions) (v1.Image, error) {
 			if dest == "" {
 				dest = "/"
 			}
-			createdBy = fmt.Sprintf("COPY %s %s # shipgate image build", filepath.Base(spec.Src), dest)
+			createdBy = fmt.Sprintf("COPY %s # shipgate image build --layer", dest)
 		}
 		adds = append(adds, mutate.Addendum{
 			Layer:     l,
@@ -142,7 +141,7 @@ func rootfsImageAt(dir, platform string, t time.Time) (v1.Image, error) {
 	}
 	img, err := mutate.Append(empty.Image, mutate.Addendum{
 		Layer: l, MediaType: types.OCILayer,
-		History: v1.History{Created: v1.Time{Time: t}, CreatedBy: "rootfs " + filepath.Base(dir) + " # shipgate image build"},
+		History: v1.History{Created: v1.Time{Time: t}, CreatedBy: "COPY / # shipgate image build --base ROOTFS"},
 	})
 	if err != nil {
 		return nil, err

@@ -34,9 +34,9 @@ type LayerSpec struct {
 	UID, GID int
 	// More are further sources written into the same layer (COPY a b /d/).
 	More []LayerSpec
-	// CreatedBy is recorded in the image history ("" makes one from the
-	// source's base name and Dest, never from an absolute path, so that
-	// builds in different folders give the same digest).
+	// CreatedBy is recorded in the image history ("" makes one from Dest
+	// alone, never from the source path, so that builds from different
+	// folders give the same digest).
 	CreatedBy string
 }
 
@@ -67,8 +67,8 @@ type tarEntry struct {
 type layerWriter struct {
 	mtime    time.Time
 	uid, gid int
-	entries []tarEntry
-	seen    map[string]bool
+	entries  []tarEntry
+	seen     map[string]bool
 }
 
 func newLayerWriter(mtime time.Time) *layerWriter {
@@ -348,4 +348,3 @@ func Entries(l v1.Layer) ([]string, error) {
 		out = append(out, h.Name)
 	}
 }
-

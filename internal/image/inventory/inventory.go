@@ -273,7 +273,7 @@ type fileAPI struct {
 	info fs.FileInfo
 }
 
-func (f fileAPI) Path() string                { return f.p }
+func (f fileAPI) Path() string               { return f.p }
 func (f fileAPI) Stat() (fs.FileInfo, error) { return f.info, nil }
 
 func (s *scanner) readFile(idx int, name string, n *node, r io.Reader) error {
@@ -393,6 +393,12 @@ func fromScalibr(ext string, sp *scalibrinv.Package) Package {
 	}
 	if u := sp.PURL(); u != nil {
 		p.PURL = u.String()
+	}
+	if ext == gobinary.Name && p.Name == "go" {
+		// The toolchain a binary was built with: OSV's Go advisories name
+		// it "stdlib" (as osv-scanner and syft do).
+		p.Name = "stdlib"
+		p.PURL = purl("golang", "", "stdlib", p.Version, nil)
 	}
 	return p
 }
@@ -674,4 +680,3 @@ func distroEcosystem(d *Distro) (string, string) {
 func purl(typ, ns, name, version string, q packageurl.Qualifiers) string {
 	return packageurl.NewPackageURL(typ, ns, name, version, q, "").ToString()
 }
-
