@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/shipgate/shipgate/internal/actions"
 	"github.com/shipgate/shipgate/internal/diag"
 	"github.com/shipgate/shipgate/internal/gate/lint"
 	"github.com/shipgate/shipgate/internal/workflow"
@@ -62,7 +63,7 @@ an unreadable path or a bad config file.`,
 				// The full workflow check (actionlint's rules and shipgate's
 				// support check) from internal/workflow.
 				LintWorkflow: func(path string, src []byte) []diag.Diagnostic {
-					_, ds := workflow.Parse(path, src, workflow.Options{NoScriptCheck: noScripts})
+					_, ds := workflow.Parse(path, src, workflow.Options{NoScriptCheck: noScripts, KnownAction: actions.Known})
 					return ds
 				},
 			}
