@@ -31,6 +31,7 @@ job that depends on them.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := context.Background()
+			f.gates = commandNames(c.Root())
 			id, err := parseRunID(args[0])
 			if err != nil {
 				return err

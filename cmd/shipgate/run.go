@@ -41,6 +41,27 @@ type runFlags struct {
 	verbose     bool
 	grace       time.Duration
 	stateDir    string
+	gates       map[string]bool // shipgate's commands, for uses: shipgate/<gate>@v1
+}
+
+// commandNames lists the CLI's commands: the gates `uses: shipgate/<gate>@v1` may name.
+func commandNames(root *cobra.Command) map[string]bool {
+	out := map[string]bool{}
+	for _, c := range root.Commands() {
+		out[c.Name()] = true
+	}
+	return out
+}
+
+// knownAction is workflow.Options.KnownAction: a built-in, a local action,
+// or shipgate/<gate>@v1 for a gate this binary has.
+func (f *runFlags) knownAction(ref string) (bool, []string) {
+	ok, builtins := actions.Known(ref)
+	name, _, _ := strings.Cut(ref, "@")
+	if gate, isGate := strings.CutPrefix(name, "shipgate/"); ok && isGate && f.gates != nil && !f.gates[gate] {
+		return false, builtins
+	}
+	return ok, builtins
 }
 
 // runParams is what a run records (never secret values) so rerun can
@@ -86,7 +107,10 @@ workflow with errors, an unwritable .shipgate/).`,
   shipgate run --event pull_request --eventpath pr.json --secret-file .secrets
   shipgate run --json | jq -c 'select(.type == "job_finished")'`,
 		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, args []string) error { return a.run(c.Context(), &f, 0, nil, nil) },
+		RunE: func(c *cobra.Command, args []string) error {
+			f.gates = commandNames(c.Root())
+			return a.run(c.Context(), &f, 0, nil, nil)
+		},
 	}
 	f.wf.register(c, true)
 	f.register(c)
@@ -267,7 +291,7 @@ func (a *app) run(ctx context.Context, f *runFlags, rerunOf int64, reuse map[str
 	if err != nil {
 		return err
 	}
-	wf, ds, err := workflow.Load(path, workflow.Options{Strict: true, KnownAction: actions.Known, NoScriptCheck: true})
+	wf, ds, err := workflow.Load(path, workflow.Options{Strict: true, KnownAction: f.knownAction, NoScriptCheck: true})
 	if err != nil {
 		return asUsage(err)
 	}

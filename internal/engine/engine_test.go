@@ -566,3 +566,83 @@ func TestParseDotenv(t *testing.T) {
 		t.Errorf("bad line: %v", err)
 	}
 }
+
+func TestShipgateGateActionRunsSelf(t *testing.T) {
+	wf := load(t, `on: push
+jobs:
+  j:
+    runs-on: ubuntu-latest
+    steps:
+      - id: cov
+        uses: shipgate/coverage@v1
+        with:
+          command: check
+          args: cover.out "two words"
+          min: 80
+      - uses: shipgate/coverage@v1
+        with: {fail: "yes"}
+`)
+	e := newEnv(t, wf)
+	self := filepath.Join(e.ws, "fake-shipgate")
+	os.WriteFile(self, []byte("#!/bin/sh\nfor a in \"$@\"; do echo \"arg[$a]\"; done\ncase \"$*\" in *--fail=yes*) exit 1;; esac\n"), 0o755)
+	e.opts.Self = self
+	res := e.run(t, context.Background())
+	logs := e.rec.logs("")
+	if !strings.Contains(logs, "arg[coverage]\narg[check]\narg[cover.out]\narg[two words]\narg[--min=80]") {
+		t.Errorf("argv not as documented:\n%s", logs)
+	}
+	if s := res.Jobs[0].Steps; s[0].Outcome != "success" || s[1].Outcome != "failure" {
+		t.Errorf("steps %+v", s)
+	}
+}
+
+func TestJobTimeoutAndCache(t *testing.T) {
+	wf := load(t, `on: push
+jobs:
+  slow:
+    runs-on: ubuntu-latest
+    timeout-minutes: 0.02
+    steps:
+      - run: sleep 20
+      - if: always()
+        run: echo after-timeout
+  cache:
+    runs-on: ubuntu-latest
+    steps:
+      - run: mkdir -p deps && echo v1 > deps/x && echo lock > go.sum
+      - id: c
+        uses: actions/cache@v4
+        with:
+          path: deps
+          key: deps-${{ hashFiles('**/go.sum') }}
+      - run: test "${{ steps.c.outputs.cache-hit }}" = false
+`)
+	e := newEnv(t, wf)
+	start := time.Now()
+	res := e.run(t, context.Background())
+	got := statuses(res)
+	if got["slow"] != "failure" || time.Since(start) > 8*time.Second || !strings.Contains(e.rec.logs("slow"), "after-timeout") {
+		t.Errorf("job timeout: %v after %v\n%s", got, time.Since(start), e.rec.logs("slow"))
+	}
+	if got["cache"] != "success" {
+		t.Fatalf("cache job: %v\n%s", got, e.rec.logs("cache"))
+	}
+	// The post step saved the cache: a second run restores it exactly.
+	wf2 := load(t, `on: push
+jobs:
+  cache:
+    runs-on: ubuntu-latest
+    steps:
+      - id: c
+        uses: actions/cache@v4
+        with:
+          path: deps
+          key: deps-${{ hashFiles('**/go.sum') }}
+      - run: test "${{ steps.c.outputs.cache-hit }}" = true && test "$(cat deps/x)" = v1
+`)
+	os.RemoveAll(filepath.Join(e.ws, "deps"))
+	e.opts.Workflow = wf2
+	if res := e.run(t, context.Background()); res.Status != "success" {
+		t.Errorf("cache restore run: %s\n%s", res.Status, e.rec.logs("cache"))
+	}
+}

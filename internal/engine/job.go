@@ -88,7 +88,11 @@ func (r *run) runLeg(ctx context.Context, j *workflow.Job, name string, matrix m
 	l.exJob = &executor.Job{ID: name, Workspace: r.opts.Workspace, TempDir: filepath.Join(r.tempDir, fmt.Sprintf("%d-%d", order, legIdx)),
 		ProcDir: filepath.Join(r.tempDir, ProcDirName)}
 	status := store.StatusSuccess
-	if err := r.opts.Executor.Setup(jobCtx, l.exJob); err != nil {
+	// The engine writes scripts and command files into TempDir itself.
+	if err := os.MkdirAll(l.exJob.TempDir, 0o755); err != nil {
+		l.log(0, "Error: "+err.Error())
+		status = store.StatusFailure
+	} else if err := r.opts.Executor.Setup(jobCtx, l.exJob); err != nil {
 		l.log(0, "Error: setting up the job: "+err.Error())
 		status = store.StatusFailure
 	} else {
@@ -130,9 +134,8 @@ func (r *run) runLeg(ctx context.Context, j *workflow.Job, name string, matrix m
 	}
 	jr.Status, jr.Outputs, jr.Elapsed = status, outputs, time.Since(start)
 	if r.opts.Runs != nil && l.storeID != 0 {
-		l.flush(context.WithoutCancel(ctx))
 		now := time.Now()
-		r.opts.Runs.UpdateJob(context.WithoutCancel(ctx), &store.Job{ID: l.storeID, Status: status, Outputs: outputs, StartedAt: &start, FinishedAt: &now})
+		r.opts.Runs.FinishJob(context.WithoutCancel(ctx), &store.Job{ID: l.storeID, Status: status, Outputs: outputs, StartedAt: &start, FinishedAt: &now}, l.takeLogs())
 	}
 	r.addLeg(jr)
 	r.emit(Event{Type: "job_finished", Job: name, JobID: j.ID, Status: status, Elapsed: jr.Elapsed.Seconds(), Outputs: outputs})
@@ -223,11 +226,17 @@ func (l *leg) log(step int, text string) {
 	}
 }
 
-func (l *leg) flush(ctx context.Context) {
+// takeLogs returns the buffered log lines and empties the buffer.
+func (l *leg) takeLogs() []store.LogLine {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	lines := l.logs
 	l.logs = nil
-	l.mu.Unlock()
+	return lines
+}
+
+func (l *leg) flush(ctx context.Context) {
+	lines := l.takeLogs()
 	if l.r.opts.Runs != nil && l.storeID != 0 && len(lines) > 0 {
 		l.r.opts.Runs.AppendLogs(ctx, l.storeID, lines)
 	}

@@ -149,12 +149,11 @@ func (l *leg) finishStep(sc *scope, s *workflow.Step, idx int, name string, star
 	l.mu.Unlock()
 	if r.opts.Runs != nil && l.storeID != 0 {
 		now := time.Now()
-		l.flush(context.Background())
 		rec := &store.Step{JobID: l.storeID, Index: idx, Key: s.ID.Value, Name: name, Outcome: out.outcome, Conclusion: conclusion, FinishedAt: &now}
 		if out.outcome != store.StatusSkipped {
 			rec.StartedAt = &start
 		}
-		r.opts.Runs.SaveStep(context.Background(), rec)
+		r.opts.Runs.FinishStep(context.Background(), rec, l.takeLogs())
 	}
 	r.emit(Event{Type: "step_finished", Job: l.name, JobID: l.job.ID, Step: name, Status: conclusion, Elapsed: time.Since(start).Seconds()})
 }

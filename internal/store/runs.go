@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -28,10 +29,21 @@ const (
 var ErrNotFound = errors.New("not found")
 
 // Runs is the record type for workflow runs and everything under them.
-type Runs struct{ db *DB }
+// Writes from one process are serialized here: concurrent jobs would
+// otherwise contend for SQLite's write lock and sleep in its busy handler.
+type Runs struct {
+	db *DB
+	mu sync.Mutex
+}
 
 // NewRuns returns the run records of db.
 func NewRuns(db *DB) *Runs { return &Runs{db: db} }
+
+// lock serializes this process's writes.
+func (r *Runs) lock() func() {
+	r.mu.Lock()
+	return r.mu.Unlock
+}
 
 // Run is one workflow run.
 type Run struct {
@@ -161,6 +173,7 @@ func procStart(pid int) string {
 
 // CreateRun records a new run as running, owned by this process.
 func (r *Runs) CreateRun(ctx context.Context, run *Run) (int64, error) {
+	defer r.lock()()
 	pid, start := selfStart()
 	if run.StartedAt.IsZero() {
 		run.StartedAt = time.Now()
@@ -187,6 +200,7 @@ func (r *Runs) CreateRun(ctx context.Context, run *Run) (int64, error) {
 
 // FinishRun sets a run's final status.
 func (r *Runs) FinishRun(ctx context.Context, id int64, status string) error {
+	defer r.lock()()
 	_, err := r.db.sql.ExecContext(ctx, `UPDATE runs SET status = ?, finished_at = ? WHERE id = ?`, status, ts(time.Now()), id)
 	return err
 }
@@ -243,6 +257,7 @@ func (r *Runs) ListRuns(ctx context.Context, limit int) ([]*Run, error) {
 // DeleteRun removes a run and everything under it (not the artifact files;
 // the caller removes those).
 func (r *Runs) DeleteRun(ctx context.Context, id int64) error {
+	defer r.lock()()
 	_, err := r.db.sql.ExecContext(ctx, `DELETE FROM runs WHERE id = ?`, id)
 	return err
 }
@@ -251,6 +266,7 @@ func (r *Runs) DeleteRun(ctx context.Context, id int64) error {
 // gone (killed with SIGKILL, a crash, a reboot) and marks them, and their
 // unfinished jobs and steps, interrupted. It returns the ids it marked.
 func (r *Runs) MarkInterrupted(ctx context.Context) ([]int64, error) {
+	defer r.lock()()
 	rows, err := r.db.sql.QueryContext(ctx, `SELECT id, pid, pid_start FROM runs WHERE status IN ('running', 'queued')`)
 	if err != nil {
 		return nil, err
@@ -298,6 +314,7 @@ func (r *Runs) MarkInterrupted(ctx context.Context) ([]int64, error) {
 
 // AddJob records a job of a run and returns its id.
 func (r *Runs) AddJob(ctx context.Context, j *Job) (int64, error) {
+	defer r.lock()()
 	m := string(j.Matrix)
 	if m == "" {
 		m = "{}"
@@ -317,11 +334,16 @@ func (r *Runs) AddJob(ctx context.Context, j *Job) (int64, error) {
 
 // UpdateJob writes a job's status, outputs and times.
 func (r *Runs) UpdateJob(ctx context.Context, j *Job) error {
+	defer r.lock()()
+	return r.db.Tx(ctx, func(tx *sql.Tx) error { return updateJob(ctx, tx, j) })
+}
+
+func updateJob(ctx context.Context, tx *sql.Tx, j *Job) error {
 	out, _ := json.Marshal(j.Outputs)
 	if j.Outputs == nil {
 		out = []byte("{}")
 	}
-	_, err := r.db.sql.ExecContext(ctx, `UPDATE jobs SET status = ?, outputs = ?, started_at = ?, finished_at = ? WHERE id = ?`,
+	_, err := tx.ExecContext(ctx, `UPDATE jobs SET status = ?, outputs = ?, started_at = ?, finished_at = ? WHERE id = ?`,
 		j.Status, string(out), tsPtr(j.StartedAt), tsPtr(j.FinishedAt), j.ID)
 	return err
 }
@@ -351,11 +373,16 @@ func (r *Runs) Jobs(ctx context.Context, runID int64) ([]*Job, error) {
 
 // SaveStep inserts or replaces a step record.
 func (r *Runs) SaveStep(ctx context.Context, s *Step) error {
+	defer r.lock()()
+	return r.db.Tx(ctx, func(tx *sql.Tx) error { return saveStep(ctx, tx, s) })
+}
+
+func saveStep(ctx context.Context, tx *sql.Tx, s *Step) error {
 	var code any
 	if s.ExitCode != nil {
 		code = *s.ExitCode
 	}
-	_, err := r.db.sql.ExecContext(ctx, `INSERT OR REPLACE INTO steps(job_id, idx, step_key, name, outcome, conclusion, exit_code, started_at, finished_at) VALUES (?,?,?,?,?,?,?,?,?)`,
+	_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO steps(job_id, idx, step_key, name, outcome, conclusion, exit_code, started_at, finished_at) VALUES (?,?,?,?,?,?,?,?,?)`,
 		s.JobID, s.Index, s.Key, s.Name, s.Outcome, s.Conclusion, code, tsPtr(s.StartedAt), tsPtr(s.FinishedAt))
 	return err
 }
@@ -388,26 +415,56 @@ func (r *Runs) Steps(ctx context.Context, jobID int64) ([]*Step, error) {
 // AppendLogs adds masked lines to a job's log in one transaction; seq
 // continues from the last stored line.
 func (r *Runs) AppendLogs(ctx context.Context, jobID int64, lines []LogLine) error {
+	defer r.lock()()
 	if len(lines) == 0 {
 		return nil
 	}
-	return r.db.Tx(ctx, func(tx *sql.Tx) error {
-		var seq int64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM logs WHERE job_id = ?`, jobID).Scan(&seq); err != nil {
-			return err
-		}
-		st, err := tx.PrepareContext(ctx, `INSERT INTO logs(job_id, seq, step_idx, ts, line) VALUES (?,?,?,?,?)`)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		for _, l := range lines {
-			seq++
-			if _, err := st.ExecContext(ctx, jobID, seq, l.Step, ts(l.Time), l.Text); err != nil {
-				return err
-			}
-		}
+	return r.db.Tx(ctx, func(tx *sql.Tx) error { return appendLogs(ctx, tx, jobID, lines) })
+}
+
+func appendLogs(ctx context.Context, tx *sql.Tx, jobID int64, lines []LogLine) error {
+	if len(lines) == 0 {
 		return nil
+	}
+	var seq int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM logs WHERE job_id = ?`, jobID).Scan(&seq); err != nil {
+		return err
+	}
+	st, err := tx.PrepareContext(ctx, `INSERT INTO logs(job_id, seq, step_idx, ts, line) VALUES (?,?,?,?,?)`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, l := range lines {
+		seq++
+		if _, err := st.ExecContext(ctx, jobID, seq, l.Step, ts(l.Time), l.Text); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// FinishStep records a finished step and the log lines it produced, in one
+// transaction.
+func (r *Runs) FinishStep(ctx context.Context, s *Step, lines []LogLine) error {
+	defer r.lock()()
+	return r.db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := appendLogs(ctx, tx, s.JobID, lines); err != nil {
+			return err
+		}
+		return saveStep(ctx, tx, s)
+	})
+}
+
+// FinishJob records a job's final status and outputs with its last log
+// lines, in one transaction.
+func (r *Runs) FinishJob(ctx context.Context, j *Job, lines []LogLine) error {
+	defer r.lock()()
+	return r.db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := appendLogs(ctx, tx, j.ID, lines); err != nil {
+			return err
+		}
+		return updateJob(ctx, tx, j)
 	})
 }
 
@@ -435,6 +492,7 @@ func (r *Runs) Logs(ctx context.Context, jobID int64) ([]LogLine, error) {
 
 // AddAnnotation records an annotation.
 func (r *Runs) AddAnnotation(ctx context.Context, a *Annotation) error {
+	defer r.lock()()
 	_, err := r.db.sql.ExecContext(ctx, `INSERT INTO annotations(job_id, step_idx, level, file, line, col, end_line, end_col, title, message) VALUES (?,?,?,?,?,?,?,?,?,?)`,
 		a.JobID, a.Step, a.Level, a.File, a.Line, a.Col, a.EndLine, a.EndCol, a.Title, a.Message)
 	return err
@@ -460,6 +518,7 @@ func (r *Runs) Annotations(ctx context.Context, runID int64) ([]*Annotation, err
 
 // AddSummary records the Markdown a step wrote to GITHUB_STEP_SUMMARY.
 func (r *Runs) AddSummary(ctx context.Context, jobID int64, step int, markdown string) error {
+	defer r.lock()()
 	_, err := r.db.sql.ExecContext(ctx, `INSERT OR REPLACE INTO summaries(job_id, step_idx, markdown) VALUES (?,?,?)`, jobID, step, markdown)
 	return err
 }
@@ -484,6 +543,7 @@ func (r *Runs) Summaries(ctx context.Context, runID int64) ([]*Summary, error) {
 
 // SaveArtifact records (or replaces, for v3's append semantics) an artifact.
 func (r *Runs) SaveArtifact(ctx context.Context, a *Artifact) error {
+	defer r.lock()()
 	if a.CreatedAt.IsZero() {
 		a.CreatedAt = time.Now()
 	}
@@ -505,6 +565,7 @@ func (r *Runs) ExpiredArtifacts(ctx context.Context, now time.Time) ([]*Artifact
 
 // DeleteArtifact removes an artifact record.
 func (r *Runs) DeleteArtifact(ctx context.Context, id int64) error {
+	defer r.lock()()
 	_, err := r.db.sql.ExecContext(ctx, `DELETE FROM artifacts WHERE id = ?`, id)
 	return err
 }

@@ -64,23 +64,18 @@ type Files struct {
 	Output, Env, Path, State, Summary string
 }
 
-// NewFiles creates empty command files for one step in dir.
+// NewFiles names the command files for one step in dir. The files are
+// not created: a step's `>> "$GITHUB_OUTPUT"` creates its file, and a file
+// never written reads as empty. (Creating five files per step was the
+// largest cost of a `true` step.) dir must exist.
 func NewFiles(dir, stepKey string) (*Files, error) {
-	d := filepath.Join(dir, "_runner_file_commands")
-	if err := os.MkdirAll(d, 0o755); err != nil {
-		return nil, err
-	}
+	d := dir
 	f := &Files{
 		Output:  filepath.Join(d, "set_output_"+stepKey),
 		Env:     filepath.Join(d, "set_env_"+stepKey),
 		Path:    filepath.Join(d, "add_path_"+stepKey),
 		State:   filepath.Join(d, "save_state_"+stepKey),
 		Summary: filepath.Join(d, "step_summary_"+stepKey),
-	}
-	for _, p := range []string{f.Output, f.Env, f.Path, f.State, f.Summary} {
-		if err := os.WriteFile(p, nil, 0o644); err != nil {
-			return nil, err
-		}
 	}
 	return f, nil
 }

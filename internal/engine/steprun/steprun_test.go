@@ -146,9 +146,13 @@ func TestSplitArgs(t *testing.T) {
 }
 
 func TestFilesRoundTrip(t *testing.T) {
-	f, err := NewFiles(t.TempDir(), "1")
+	dir := t.TempDir()
+	f, err := NewFiles(dir, "1")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if r, err := f.Read(); err != nil || len(r.Outputs) != 0 {
+		t.Fatalf("unwritten files: %+v %v", r, err)
 	}
 	os.WriteFile(f.Output, []byte("a=1\nb<<X\nm\nn\nX\n"), 0o644)
 	os.WriteFile(f.Path, []byte("/one\n/two\n"), 0o644)

@@ -52,6 +52,11 @@ func (e *Executor) Setup(ctx context.Context, job *executor.Job) error {
 			return fmt.Errorf("host: temp dir: %w", err)
 		}
 	}
+	if job.ProcDir != "" {
+		if err := os.MkdirAll(job.ProcDir, 0o755); err != nil {
+			return fmt.Errorf("host: %w", err)
+		}
+	}
 	job.State = &jobState{}
 	return nil
 }
@@ -89,7 +94,6 @@ func (e *Executor) Exec(ctx context.Context, job *executor.Job, step *executor.S
 	st.groups = append(st.groups, pgid)
 	st.mu.Unlock()
 	if job.ProcDir != "" {
-		os.MkdirAll(job.ProcDir, 0o755)
 		os.WriteFile(filepath.Join(job.ProcDir, strconv.Itoa(pgid)), nil, 0o644)
 	}
 
@@ -206,6 +210,10 @@ func KillGroup(pgid int, grace time.Duration) {
 // GroupMembers lists the live (not zombie) processes whose process group is
 // pgid, read from /proc.
 func GroupMembers(pgid int) []int {
+	// Fast path: no process at all (not even a zombie) is in the group.
+	if err := syscall.Kill(-pgid, 0); err == syscall.ESRCH {
+		return nil
+	}
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		// No /proc: fall back to asking the kernel whether the group exists.
