@@ -53,8 +53,10 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	summary := filepath.Join(side, "summary.md")
 	t.Setenv("GITHUB_STEP_SUMMARY", summary)
 	var everything strings.Builder
+	// From inside the project, where a printer could read the files back.
+	t.Chdir(dir)
 	for _, format := range []string{"text", "json", "markdown", "sarif", "junit"} {
-		code, out, errs := secretsCLI(t, "", dir, "--format", format,
+		code, out, errs := secretsCLI(t, "", ".", "--format", format,
 			"--sarif", filepath.Join(side, "r.sarif"), "--junit", filepath.Join(side, "r.xml"), "--markdown", filepath.Join(side, "r.md"))
 		if code != 1 {
 			t.Fatalf("%s: exit %d, want 1\n%s%s", format, code, out, errs)
@@ -62,7 +64,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		everything.WriteString(out + errs)
 	}
 	baseline := filepath.Join(side, ".secrets.baseline")
-	if code, out, errs := secretsCLI(t, "", dir, "--baseline", baseline, "--update-baseline"); code != 0 {
+	if code, out, errs := secretsCLI(t, "", ".", "--baseline", baseline, "--update-baseline"); code != 0 {
 		t.Fatalf("update-baseline: exit %d\n%s%s", code, out, errs)
 	}
 	code, out, errs := secretsCLI(t, "GITHUB_TOKEN="+cliPAT+"\n", "--stdin", "--json")

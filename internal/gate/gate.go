@@ -84,6 +84,9 @@ type Report struct {
 	Data any `json:"data,omitempty"`
 	// Tests, when set, are rendered as JUnit test cases (one per check).
 	Tests []TestCase `json:"-"`
+	// NoSource keeps WriteText from printing the source line under each
+	// finding (the secrets gate: that line holds the secret).
+	NoSource bool `json:"-"`
 }
 
 // TestCase is a check rendered as one JUnit test case.

@@ -23,7 +23,13 @@ func WriteText(w io.Writer, r *Report) error {
 		for i, f := range r.Findings {
 			ds[i] = f.Diagnostic
 		}
-		return diag.WriteText(w, ds, nil, false)
+		src := diag.Sources{}
+		if r.NoSource {
+			for _, f := range r.Findings {
+				src[f.Pos.File] = nil // present but empty: never read from disk
+			}
+		}
+		return diag.WriteText(w, ds, src, false)
 	}
 	return nil
 }

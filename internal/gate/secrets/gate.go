@@ -175,7 +175,9 @@ func relTo(root, p string) (string, error) {
 // Report turns a result into the gate's report: it fails when a secret is
 // not in the baseline (unless the baseline was just updated to list it).
 func (res *Result) Report() *gate.Report {
-	r := &gate.Report{Gate: "secrets", Data: res}
+	// NoSource: the text output must not print the line under a finding,
+	// which would print the secret.
+	r := &gate.Report{Gate: "secrets", Data: res, NoSource: true}
 	baselined := len(res.Findings) - res.New
 	r.Metrics = []gate.Metric{
 		{Name: "new secrets", Value: float64(res.New)},
