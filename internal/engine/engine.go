@@ -92,6 +92,11 @@ type Options struct {
 	Params  json.RawMessage
 	// Self is the shipgate binary for shipgate/<gate> actions.
 	Self string
+	// EnvironmentGate, when set, is called before a job with `environment:`
+	// starts (after its `if:`), with the job ID and the evaluated
+	// environment name; the job waits until it returns. An error fails the
+	// job with that message (cancelled when ctx was cancelled). nil: no gate.
+	EnvironmentGate func(ctx context.Context, jobID, environment string) error
 }
 
 // ReusedJob is a job result carried into a rerun.

@@ -171,6 +171,24 @@ func (r *run) runJob(ctx context.Context, id string, order int) {
 		return
 	}
 
+	// A protected environment: wait for the gate (approvals) first.
+	if j.Environment != nil && r.opts.EnvironmentGate != nil {
+		envName, err := expr.Interpolate(j.Environment.Name.Value, ec)
+		if err == nil && envName != "" {
+			r.emit(Event{Type: "job_waiting", Job: name, JobID: id, Text: envName})
+			if err := r.opts.EnvironmentGate(ctx, id, envName); err != nil {
+				if ctx.Err() != nil {
+					r.recordSkipped(ctx, id, name, order, store.StatusCancelled)
+					finish(store.StatusCancelled, nil)
+					return
+				}
+				r.jobError(ctx, id, name, order, "environment "+envName+": "+err.Error())
+				finish(store.StatusFailure, nil)
+				return
+			}
+		}
+	}
+
 	// Matrix legs, now that needs outputs are known.
 	legs := []plan.Leg{{Values: nil}}
 	failFast, maxParallel := true, 0
