@@ -123,7 +123,7 @@ func CheckLock(root string) (*gate.Report, error) {
 	case checked == 0 && len(r.Findings) == 0:
 		r.Verdict, r.Reason = gate.Skipped, "no manifest with a lockfile found (rebar.config, mix.exs, go.mod, package.json)"
 	default:
-		r.Verdict, r.Reason = gate.Pass, fmt.Sprintf("%d %s agree with their manifests", checked, plural(checked, "lockfile", "lockfiles"))
+		r.Verdict, r.Reason = gate.Pass, fmt.Sprintf("%d %s with %s", checked, plural(checked, "lockfile agrees", "lockfiles agree"), plural(checked, "its manifest", "their manifests"))
 	}
 	return r, nil
 }
