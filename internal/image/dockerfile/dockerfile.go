@@ -77,6 +77,9 @@ func Parse(file string, src []byte, o Options) (image.BuildOptions, error) {
 		if errors.As(err, &le) && len(le.Locations) > 0 && len(le.Locations[0]) > 0 {
 			line = le.Locations[0][0].Start.Line
 		}
+		if line < 1 {
+			line = 1
+		}
 		return bo, Errors{{File: file, Line: line, Col: 1, Msg: strings.TrimSpace(stripLocation(err.Error()))}}
 	}
 	var (

@@ -246,3 +246,22 @@ func TestLanguagePackages(t *testing.T) {
 		t.Errorf("per-layer counts: %+v", res.Layers)
 	}
 }
+
+// TestAlpine reads a real apk installed database: packages, origins as
+// source names, the Alpine:v3.19 ecosystem.
+func TestAlpine(t *testing.T) {
+	res := scan(t, build(t, filepath.Join(imagetest.Testdata(), "alpine")))
+	var got []string
+	for _, p := range res.Packages {
+		got = append(got, p.Type+" "+p.Ecosystem+" "+p.Name+" "+p.Version+" "+p.MatchName()+" "+p.Location)
+	}
+	want := []string{
+		"apk Alpine:v3.19 bash 5.2.21-r0 bash /lib/apk/db/installed",
+		"apk Alpine:v3.19 busybox-binsh 1.36.1-r15 busybox /lib/apk/db/installed",
+		"apk Alpine:v3.19 musl 1.2.4_git20230717-r4 musl /lib/apk/db/installed",
+		"apk Alpine:v3.19 readline 8.2.1-r2 readline /lib/apk/db/installed",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
