@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -84,12 +85,39 @@ func TestErlangForReal(t *testing.T) {
 		t.Errorf("flaky verdict %s (%s)", fr.Verdict, fr.Reason)
 	}
 
+	// 1b. The same with Common Test: the re-run selects the suite and case.
+	t.Setenv("CALC_FLAKY_STATE", filepath.Join(dir, "ct_state"))
+	ctRunner := NewCommandRunner([]string{"rebar3", "ct"}, dir, "_build/test/logs/ct_run.*/junit_report.xml")
+	res, err = Detect(context.Background(), ctRunner, FlakyOptions{Runs: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = map[string]Class{}
+	for _, o := range res.Tests {
+		got[o.ID] = o.Class
+	}
+	for id, c := range map[string]Class{"calc_SUITE::flaky_case": FlakyTest, "calc_SUITE::sub_case": StablePass, "calc_SUITE::zero_case": StablePass} {
+		if got[id] != c {
+			t.Errorf("CT %s: %q, want %q (all: %v)", id, got[id], c, got)
+		}
+	}
+	if res.Attempts != 2 || res.Executions != 4 {
+		t.Errorf("CT: %d attempts, %d executions; want 2, 4", res.Attempts, res.Executions)
+	}
+	if args := ctRunner.selectArgs([]Case{{Suite: "calc_SUITE", Name: "flaky_case"}}); strings.Join(args[0], " ") != "rebar3 ct --suite=calc_SUITE --case=flaky_case" {
+		t.Errorf("CT re-run command %v", args)
+	}
+	t.Setenv("CALC_FLAKY_STATE", "")
+
 	// 2. EUnit and Common Test reports through `tests report`.
 	os.Remove(filepath.Join(dir, "_build/flaky_state"))
 	rebar3(t, dir, "eunit") // flip_test fails this time
 	rebar3(t, dir, "ct")
 	eunit, _ := filepath.Glob(filepath.Join(dir, "_build/test/TEST-*.xml"))
 	ct, _ := filepath.Glob(filepath.Join(dir, "_build/test/logs/ct_run.*/junit_report.xml"))
+	// The newest CT run (the ones above were the flaky detection).
+	slices.Sort(ct)
+	ct = ct[len(ct)-1:]
 	if len(eunit) == 0 || len(ct) != 1 {
 		t.Fatalf("reports: eunit %v ct %v", eunit, ct)
 	}
@@ -98,9 +126,9 @@ func TestErlangForReal(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := rep.TestCounts()
-	// 4 EUnit tests (one failing) + 2 CT cases; CT's passing
+	// 4 EUnit tests (one failing) + 3 CT cases; CT's passing
 	// init/end_per_suite are configuration, not tests.
-	if c.Total != 6 || c.Passed != 5 || c.Failed+c.Errored != 1 {
+	if c.Total != 7 || c.Passed != 6 || c.Failed+c.Errored != 1 {
 		t.Errorf("counts %+v", c)
 	}
 	var ctNames []string
@@ -109,7 +137,7 @@ func TestErlangForReal(t *testing.T) {
 			ctNames = append(ctNames, k.Name)
 		}
 	}
-	if strings.Join(ctNames, ",") != "sub_case,zero_case" {
+	if strings.Join(ctNames, ",") != "sub_case,zero_case,flaky_case" {
 		t.Errorf("CT cases %v", ctNames)
 	}
 	gr := Evaluate(rep, nil, time.Now())

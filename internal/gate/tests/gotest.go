@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
 var (
 	goBuildFailed = regexp.MustCompile(`^FAIL\s+(\S+) \[(build failed|setup failed)\]`)
+	goFailPos     = regexp.MustCompile(`(?m)^\s*([\w./-]+_test\.go):(\d+):`)
 	goBenchLine   = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+[\d.]+ ns/op`)
 )
 
@@ -146,6 +148,10 @@ func ParseGoTestJSON(name string, r io.Reader) (*Report, bool, error) {
 		}
 		if c.Result != Failed && c.Result != Errored {
 			c.Message = ""
+		} else if m := goFailPos.FindStringSubmatch(c.Message); m != nil {
+			// "demo_test.go:10: always fails" locates the failure.
+			c.SourceFile = m[1]
+			c.Line, _ = strconv.Atoi(m[2])
 		}
 		if c.Result.Bad() {
 			failedTests[k.pkg] = true

@@ -520,6 +520,10 @@ func (p *parser) addCase(c Case) {
 			c.Class, c.Name = m[1], m[2]
 		}
 	}
+	if c.Class == "" && strings.HasSuffix(c.SourceFile, "_SUITE.erl") && c.Suite != "" {
+		// cth_surefire writes no classname: the suite is the class.
+		c.Class = c.Suite
+	}
 	if ctConfigFuncs[c.Name] && c.Result == Passed && strings.HasSuffix(c.SourceFile, "_SUITE.erl") {
 		if len(p.suites) > 0 {
 			p.suites[len(p.suites)-1].cases--
