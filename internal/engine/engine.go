@@ -146,9 +146,11 @@ type JobResult struct {
 	Elapsed time.Duration     `json:"elapsed"`
 	Steps   []*StepResult     `json:"steps,omitempty"`
 	Reused  bool              `json:"reused,omitempty"`
-	order   int
-	storeID int64
-	leg     int
+	// continued is set for a failed leg of a job with continue-on-error.
+	continued bool
+	order     int
+	storeID   int64
+	leg       int
 }
 
 // StepResult is one step's outcome.
@@ -291,6 +293,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		}()
 	}
 	wg.Wait()
+	if c, ok := opts.Executor.(interface{ Close() error }); ok {
+		c.Close()
+	}
 
 	// 4. result.
 	res := &Result{RunID: r.id, Status: store.StatusSuccess, Elapsed: time.Since(r.start)}

@@ -222,6 +222,13 @@ jobs:
     runs-on: ubuntu-latest
     steps:
       - run: if [ ${{ matrix.n }} = 1 ]; then exit 1; fi; sleep 5
+  experimental:
+    continue-on-error: ${{ matrix.n == 2 }}
+    strategy:
+      matrix: {n: [2]}
+    runs-on: ubuntu-latest
+    steps: [{run: "exit 1"}]
+  after-experimental: {needs: experimental, runs-on: ubuntu-latest, steps: [{run: "true"}]}
   nofail:
     strategy:
       fail-fast: false
@@ -241,6 +248,9 @@ jobs:
 	}
 	if got["nofail (2)"] != "success" || got["nofail (3)"] != "success" {
 		t.Errorf("fail-fast false: %v", got)
+	}
+	if got["experimental (2)"] != "failure" || got["after-experimental"] != "success" {
+		t.Errorf("job continue-on-error: %v", got)
 	}
 	if time.Since(start) > 4*time.Second {
 		t.Errorf("fail-fast did not stop the 5s legs (%v)", time.Since(start))

@@ -256,7 +256,12 @@ func (r *run) runJob(ctx context.Context, id string, order int) {
 				jr = r.runLeg(legCtx, j, legName, leg.Values, lc, order, i)
 			}
 			results[i] = jr
-			if jr.Status == store.StatusFailure {
+			// continue-on-error on the job (it may use matrix values):
+			// the leg shows its failure, the job and the run go on.
+			if jr.Status == store.StatusFailure && j.ContinueOnError.Set && boolValue(j.ContinueOnError.Value, &expr.Context{Contexts: lc}) {
+				jr.continued = true
+			}
+			if jr.Status == store.StatusFailure && !jr.continued {
 				mu.Lock()
 				failed = true
 				mu.Unlock()
@@ -270,17 +275,17 @@ func (r *run) runJob(ctx context.Context, id string, order int) {
 	agg := store.StatusSuccess
 	outputs := map[string]string{}
 	for _, jr := range results {
-		switch jr.Status {
-		case store.StatusFailure:
+		switch {
+		case jr.continued:
+		case jr.Status == store.StatusFailure:
 			agg = store.StatusFailure
-		case store.StatusCancelled:
+		case jr.Status == store.StatusCancelled:
 			if agg == store.StatusSuccess {
 				agg = store.StatusCancelled
 			}
 		}
 		maps.Copy(outputs, jr.Outputs)
 	}
-	// A leg cancelled only by fail-fast is not a cancelled run.
 	finish(agg, outputs)
 }
 

@@ -27,6 +27,47 @@ import (
 type Executor struct {
 	// Grace overrides executor.DefaultGrace for Teardown.
 	Grace time.Duration
+
+	mu    sync.Mutex
+	procs map[string]*os.File // ProcDir -> its open, append-only record
+}
+
+// procFile is the name of the record of process groups in a ProcDir: one
+// pgid a line, appended as steps start.
+const procFile = "pgids"
+
+// record appends pgid to job.ProcDir's record (one write, no new file per
+// step: creating files is the largest cost of a short step).
+func (e *Executor) record(dir string, pgid int) {
+	if dir == "" {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f := e.procs[dir]
+	if f == nil {
+		var err error
+		f, err = os.OpenFile(filepath.Join(dir, procFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return
+		}
+		if e.procs == nil {
+			e.procs = map[string]*os.File{}
+		}
+		e.procs[dir] = f
+	}
+	f.WriteString(strconv.Itoa(pgid) + "\n")
+}
+
+// Close closes the process-group records; call it when no job runs.
+func (e *Executor) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for d, f := range e.procs {
+		f.Close()
+		delete(e.procs, d)
+	}
+	return nil
 }
 
 // New returns a host executor.
@@ -93,9 +134,7 @@ func (e *Executor) Exec(ctx context.Context, job *executor.Job, step *executor.S
 	st.mu.Lock()
 	st.groups = append(st.groups, pgid)
 	st.mu.Unlock()
-	if job.ProcDir != "" {
-		os.WriteFile(filepath.Join(job.ProcDir, strconv.Itoa(pgid)), nil, 0o644)
-	}
+	e.record(job.ProcDir, pgid)
 
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
@@ -154,11 +193,6 @@ func (e *Executor) Teardown(ctx context.Context, job *executor.Job) error {
 		go func() { defer wg.Done(); KillGroup(g, grace) }()
 	}
 	wg.Wait()
-	if job.ProcDir != "" {
-		for _, g := range groups {
-			os.Remove(filepath.Join(job.ProcDir, strconv.Itoa(g)))
-		}
-	}
 	return nil
 }
 
@@ -168,13 +202,13 @@ func (e *Executor) Teardown(ctx context.Context, job *executor.Job) error {
 // hand out a pid while a process group of that id exists, so a recorded
 // group that still has members is the one the step started.
 func Reap(procDir string) int {
-	ents, err := os.ReadDir(procDir)
+	b, err := os.ReadFile(filepath.Join(procDir, procFile))
 	if err != nil {
 		return 0
 	}
 	n := 0
-	for _, e := range ents {
-		pgid, err := strconv.Atoi(e.Name())
+	for _, line := range strings.Fields(string(b)) {
+		pgid, err := strconv.Atoi(line)
 		if err != nil || pgid <= 1 {
 			continue
 		}
@@ -182,8 +216,8 @@ func Reap(procDir string) int {
 			n++
 			KillGroup(pgid, 0)
 		}
-		os.Remove(filepath.Join(procDir, e.Name()))
 	}
+	os.Remove(filepath.Join(procDir, procFile))
 	return n
 }
 
