@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -125,5 +126,32 @@ func TestScanRealWorld(t *testing.T) {
 		if len(lf.Packages) == 0 {
 			t.Errorf("%s: no packages", lf.Path)
 		}
+	}
+}
+
+func TestPnpmAndPoetryGraphs(t *testing.T) {
+	find := func(pkgs []Package, name string) Package {
+		for _, p := range pkgs {
+			if p.Name == name {
+				return p
+			}
+		}
+		t.Fatalf("%s not found", name)
+		return Package{}
+	}
+	pn := parseOrFatal(t, PnpmLock, "testdata/real-world/pnpm/kube-score/pnpm-lock.yaml")
+	rd := find(pn, "react-dom")
+	if rd.Relation != Direct || !slices.Contains(rd.Deps, "npm/scheduler@"+find(pn, "scheduler").Version) || len(rd.Hashes) != 1 {
+		t.Errorf("react-dom = %+v", rd)
+	}
+	if s := find(pn, "scheduler"); s.Relation != Transitive {
+		t.Errorf("scheduler = %+v", s)
+	}
+	po := parseOrFatal(t, PoetryLock, "testdata/real-world/python/diff_cover/poetry.lock")
+	if p := find(po, "pygments"); p.Relation != Direct {
+		t.Errorf("pygments = %+v", p)
+	}
+	if p := find(po, "astroid"); p.Relation != Transitive || !slices.Contains(find(po, "pylint").Deps, "PyPI/astroid@"+p.Version) {
+		t.Errorf("astroid = %+v, pylint deps %v", p, find(po, "pylint").Deps)
 	}
 }

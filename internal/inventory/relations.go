@@ -24,6 +24,10 @@ func markRelations(k Kind, file string, pkgs []Package) {
 		npmRelations(file, pkgs)
 	case CargoLock:
 		cargoRelations(file, pkgs)
+	case PnpmLock:
+		pnpmRelations(file, pkgs)
+	case PoetryLock:
+		poetryRelations(file, pkgs)
 	case MixLock:
 		exs := filepath.Join(filepath.Dir(file), "mix.exs")
 		if data, err := os.ReadFile(exs); err == nil {
