@@ -16,6 +16,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -124,7 +125,7 @@ func Audit(o Options) *gate.Report {
 			vulnPkgs[f.Package.ID()] = true
 		}
 		r.Add(gate.Finding{
-			Diagnostic: diag.Diagnostic{Pos: diag.Pos{File: f.Package.File, Line: f.Package.Line},
+			Diagnostic: diag.Diagnostic{Pos: diag.Pos{File: displayPath(o.Inventory.Root, f.Package.File), Line: f.Package.Line},
 				Rule: RuleVulnerable, Severity: sev, Message: msg},
 			Fingerprint: fingerprint(f.Package.Ecosystem, f.Package.Name, f.Package.Version, f.Vuln.ID),
 			Properties: map[string]any{
@@ -167,6 +168,16 @@ func Audit(o Options) *gate.Report {
 		r.Reason += fmt.Sprintf(", %d ignored", ignored)
 	}
 	return r
+}
+
+// displayPath names a file found under root the way the user can open it
+// from where they ran the command (and SARIF consumers resolve it from the
+// repository root when run there): root joined with the relative path.
+func displayPath(root, rel string) string {
+	if root == "" {
+		return rel
+	}
+	return filepath.ToSlash(filepath.Join(root, filepath.FromSlash(rel)))
 }
 
 func plural(n int, one, many string) string {

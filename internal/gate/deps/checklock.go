@@ -71,7 +71,7 @@ func CheckLock(root string) (*gate.Report, error) {
 	checked := 0
 	rel := func(p string) string {
 		if s, err := filepath.Rel(root, p); err == nil {
-			return filepath.ToSlash(s)
+			return displayPath(root, s)
 		}
 		return p
 	}

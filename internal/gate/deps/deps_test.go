@@ -263,7 +263,9 @@ func checkRules(t *testing.T, dir string) (gate.Verdict, []string) {
 	}
 	var rules []string
 	for _, f := range r.Findings {
-		rules = append(rules, f.Rule+" "+f.Pos.String())
+		p := f.Pos
+		p.File = filepath.Base(p.File)
+		rules = append(rules, f.Rule+" "+p.String())
 	}
 	return r.Verdict, rules
 }

@@ -95,7 +95,8 @@ func Collect(inv *inventory.Inventory, o CollectOptions) []PackageLicense {
 			continue
 		}
 		seen[p.ID()] = true
-		pl := PackageLicense{Ecosystem: p.Ecosystem, Name: p.Name, Version: p.Version, PURL: p.PURL, Lockfile: p.File, Line: p.Line}
+		pl := PackageLicense{Ecosystem: p.Ecosystem, Name: p.Name, Version: p.Version, PURL: p.PURL,
+			Lockfile: filepath.ToSlash(filepath.Join(inv.Root, filepath.FromSlash(p.File))), Line: p.Line}
 		if p.Ecosystem == "Go" && p.Name == "stdlib" {
 			// The Go distribution's license.
 			pl.Declared, pl.DeclaredIn = "BSD-3-Clause", "the Go distribution (go.dev/LICENSE)"

@@ -84,7 +84,7 @@ func TestPolicy(t *testing.T) {
 	if got["relx"] != RuleUnknown+"/error" || got["getopt"] != RuleDisagreement+"/error" || got["@scope/gpl-thing"] != "" || len(got) != 2 {
 		t.Errorf("strict: %v", got)
 	}
-	if r.Findings[0].Pos.File != "rebar.lock" || r.Findings[0].Severity != diag.Error {
+	if r.Findings[0].Pos.File != "testdata/project/rebar.lock" || r.Findings[0].Severity != diag.Error {
 		t.Errorf("position %+v", r.Findings[0].Pos)
 	}
 }
