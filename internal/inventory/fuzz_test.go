@@ -73,3 +73,20 @@ func FuzzRequirements(f *testing.F) {
 		_, _ = ParseRequirements(filepath.Join(t.TempDir(), "requirements.txt"), data)
 	})
 }
+
+// FuzzGraphReaders covers our line readers of yarn.lock and Gemfile.lock
+// edges (and pnpm/poetry decoding) on arbitrary input.
+func FuzzGraphReaders(f *testing.F) {
+	addSeeds(f, "testdata/osv-scalibr/javascript/yarnlock/*.lock", "testdata/osv-scalibr/ruby/gemfilelock/*.lock")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(t.TempDir(), "x.lock")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Skip()
+		}
+		pkgs := []Package{{Ecosystem: "npm", Name: "a", Version: "1.0.0"}, {Ecosystem: "npm", Name: "b", Version: "2.0.0"}}
+		yarnRelations(p, pkgs)
+		gemfileRelations(p, pkgs)
+		pnpmRelations(p, pkgs)
+		poetryRelations(p, pkgs)
+	})
+}

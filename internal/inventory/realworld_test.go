@@ -1,6 +1,8 @@
 package inventory
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -153,5 +155,53 @@ func TestPnpmAndPoetryGraphs(t *testing.T) {
 	}
 	if p := find(po, "astroid"); p.Relation != Transitive || !slices.Contains(find(po, "pylint").Deps, "PyPI/astroid@"+p.Version) {
 		t.Errorf("astroid = %+v, pylint deps %v", p, find(po, "pylint").Deps)
+	}
+}
+
+func TestYarnAndGemfileGraphs(t *testing.T) {
+	d := t.TempDir()
+	v1 := `# yarn lockfile v1
+
+"a@^1.0.0", a@^1.1.0:
+  version "1.2.0"
+  integrity sha1-2Klr13/Wjfd5OnMDajug1UBdR3s=
+  dependencies:
+    b "^2.0.0"
+
+b@^2.0.0:
+  version "2.1.0"
+`
+	berry := `__metadata:
+  version: 5
+
+"a@npm:^1.0.0":
+  version: 1.2.0
+  resolution: "a@npm:1.2.0"
+  dependencies:
+    b: ^2.0.0
+
+"b@npm:^2.0.0":
+  version: 2.1.0
+  resolution: "b@npm:2.1.0"
+`
+	for name, src := range map[string]string{"v1": v1, "berry": berry} {
+		dir := filepath.Join(d, name)
+		os.MkdirAll(dir, 0o755)
+		os.WriteFile(filepath.Join(dir, "yarn.lock"), []byte(src), 0o644)
+		os.WriteFile(filepath.Join(dir, "package.json"), []byte(`{"dependencies":{"a":"^1.0.0"}}`), 0o644)
+		pkgs := parseOrFatal(t, YarnLock, filepath.Join(dir, "yarn.lock"))
+		if len(pkgs) != 2 || pkgs[0].Name != "a" || !slices.Equal(pkgs[0].Deps, []string{"npm/b@2.1.0"}) ||
+			pkgs[0].Relation != Direct || pkgs[1].Relation != Transitive {
+			t.Errorf("%s: %+v", name, pkgs)
+		}
+	}
+	gems := parseOrFatal(t, GemfileLock, "testdata/osv-scalibr/ruby/gemfilelock/rails.lock")
+	for _, p := range gems {
+		if p.Name == "rails" && (p.Relation != Direct || len(p.Deps) != 12) {
+			t.Errorf("rails: %+v", p)
+		}
+		if p.Name == "nio4r" && p.Relation != Transitive {
+			t.Errorf("nio4r: %+v", p)
+		}
 	}
 }

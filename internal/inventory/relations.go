@@ -26,6 +26,10 @@ func markRelations(k Kind, file string, pkgs []Package) {
 		cargoRelations(file, pkgs)
 	case PnpmLock:
 		pnpmRelations(file, pkgs)
+	case YarnLock:
+		yarnRelations(file, pkgs)
+	case GemfileLock:
+		gemfileRelations(file, pkgs)
 	case PoetryLock:
 		poetryRelations(file, pkgs)
 	case MixLock:
