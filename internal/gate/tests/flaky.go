@@ -63,6 +63,17 @@ type Outcome struct {
 	// Quarantined is set when a quarantine entry covers the test.
 	Quarantined bool `json:"quarantined,omitempty"`
 	last        Case
+	// failed is the latest failing case (its position locates findings).
+	failed *Case
+}
+
+// where is the case whose position findings use: the latest failure when
+// there is one, else the latest case.
+func (o *Outcome) where() Case {
+	if o.failed != nil {
+		return *o.failed
+	}
+	return o.last
 }
 
 // FlakyOptions configure Detect.
@@ -136,6 +147,10 @@ func Detect(ctx context.Context, r Runner, opt FlakyOptions) (*FlakyResult, erro
 				order = append(order, id)
 			}
 			o.last = c
+			if c.Result.Bad() {
+				fc := c
+				o.failed = &fc
+			}
 			if i, dup := seen[id]; dup {
 				prev := o.Results[i]
 				if c.Result.Bad() != prev.Bad() && c.Result != Skipped && prev != Skipped {

@@ -55,9 +55,10 @@ func FlakyReport(res *FlakyResult, opt FlakyReportOptions) *gate.Report {
 			tc.Skipped = "skipped"
 		}
 		r.Tests = append(r.Tests, tc)
-		pos := diag.Pos{File: o.last.File}
-		if o.last.SourceFile != "" {
-			pos = diag.Pos{File: o.last.SourceFile, Line: o.last.Line}
+		w := o.where()
+		pos := diag.Pos{File: w.File}
+		if w.SourceFile != "" {
+			pos = diag.Pos{File: w.SourceFile, Line: w.Line}
 		}
 		switch o.Class {
 		case StableFail:

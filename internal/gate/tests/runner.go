@@ -146,7 +146,7 @@ func (r *CommandRunner) runOnce(ctx context.Context, argv []string) (*Report, er
 		}
 		return ReadFiles(files...)
 	}
-	rep, ok, err := ParseGoTestJSON("stdout", &stdout)
+	rep, ok, err := ParseGoTestJSON("go test -json output", &stdout)
 	if err != nil {
 		return nil, err
 	}
