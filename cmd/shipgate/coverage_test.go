@@ -25,11 +25,11 @@ func runCLI(t *testing.T, dir string, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-const covData = "../../internal/gate/coverage/testdata/corpus/"
+const coverageTestData = "../../internal/gate/coverage/testdata/corpus/"
 
 func TestCoverageThresholds(t *testing.T) {
 	t.Setenv("GITHUB_STEP_SUMMARY", "")
-	mux := covData + "gocover-cobertura/regression/mux/v1.8.1/coverage.txt"
+	mux := coverageTestData + "gocover-cobertura/regression/mux/v1.8.1/coverage.txt"
 	// 87.59% of statements: above min 80, below stretch 90 -> warn, exit 0.
 	code, out, errs := runCLI(t, "", "coverage", mux, "--min", "80", "--stretch", "90")
 	if code != 0 || !strings.Contains(out, "coverage: warn — 87.59% < stretch 90%") {
@@ -101,7 +101,7 @@ func TestCoverageConfigAndSummary(t *testing.T) {
 	os.WriteFile(cfg, []byte("min: 10\nstretch: 20\nmodules:\n  erlcount_lib: 95\n  erlcount_sup: 0\n"), 0o644)
 	summary := filepath.Join(dir, "summary.md")
 	t.Setenv("GITHUB_STEP_SUMMARY", summary)
-	pages, _ := filepath.Glob(covData + "erlang-cover/sonar-erlang/erlcount*.COVER.html")
+	pages, _ := filepath.Glob(coverageTestData + "erlang-cover/sonar-erlang/erlcount*.COVER.html")
 	var src []string
 	for _, p := range pages {
 		if !strings.Contains(p, "eunit") {
@@ -173,8 +173,8 @@ func TestCoverageBaseline(t *testing.T) {
 	t.Setenv("GITHUB_STEP_SUMMARY", "")
 	dir := t.TempDir()
 	st := filepath.Join(dir, "store")
-	mux, _ := filepath.Abs(covData + "gocover-cobertura/regression/mux/v1.8.1/coverage.txt")
-	set, _ := filepath.Abs(covData + "gocover-cobertura/testdata_set.txt")
+	mux, _ := filepath.Abs(coverageTestData + "gocover-cobertura/regression/mux/v1.8.1/coverage.txt")
+	set, _ := filepath.Abs(coverageTestData + "gocover-cobertura/testdata_set.txt")
 	if code, _, errs := runCLI(t, dir, "coverage", set, "--record", "--branch", "main", "--store", st); code != 0 {
 		t.Fatalf("record: exit %d %s", code, errs)
 	}

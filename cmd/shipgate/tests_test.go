@@ -8,17 +8,17 @@ import (
 	"testing"
 )
 
-const junitData = "../../internal/gate/tests/testdata/junit/publish-unit-test-result/junit-xml/"
+const testsJUnitData = "../../internal/gate/tests/testdata/junit/publish-unit-test-result/junit-xml/"
 
 func TestTestsReport(t *testing.T) {
 	t.Setenv("GITHUB_STEP_SUMMARY", "")
 	// All pass: exit 0.
-	code, out, errs := runCLI(t, "", "tests", "report", junitData+"testsuite-in-testsuite.xml", "--quarantine", "/dev/null")
+	code, out, errs := runCLI(t, "", "tests", "report", testsJUnitData+"testsuite-in-testsuite.xml", "--quarantine", "/dev/null")
 	if code != 0 || !strings.Contains(out, "tests: pass — 5 tests passed") {
 		t.Fatalf("pass: exit %d\n%s%s", code, out, errs)
 	}
 	// A failure and an error: exit 1, each named.
-	code, out, _ = runCLI(t, "", "tests", "report", junitData+"minimal-attributes.xml", "--json")
+	code, out, _ = runCLI(t, "", "tests", "report", testsJUnitData+"minimal-attributes.xml", "--json")
 	var rep struct {
 		Verdict string
 		Data    struct {
@@ -35,7 +35,7 @@ func TestTestsReport(t *testing.T) {
 	// Globs are expanded when the shell did not (workflow inputs).
 	// testsuite-in-testsuite.xml and testsuite-root.xml hold the same 5
 	// tests: 10 runs of 5 tests.
-	code, out, _ = runCLI(t, "", "tests", "report", junitData+"testsuite-*.xml", "--json")
+	code, out, _ = runCLI(t, "", "tests", "report", testsJUnitData+"testsuite-*.xml", "--json")
 	var g struct {
 		Data struct{ Runs, Tests struct{ Total int } }
 	}
@@ -58,29 +58,29 @@ func TestTestsQuarantine(t *testing.T) {
     reason: "infra"
     expires: 2999-12-31
 `), 0o644)
-	code, out, errs := runCLI(t, "", "tests", "report", junitData+"minimal-attributes.xml", "--quarantine", q)
+	code, out, errs := runCLI(t, "", "tests", "report", testsJUnitData+"minimal-attributes.xml", "--quarantine", q)
 	if code != 0 || !strings.Contains(out, "tests: warn") || !strings.Contains(out, "quarantined until 2999-12-31, owner @alice") {
 		t.Fatalf("quarantined: exit %d\n%s%s", code, out, errs)
 	}
 	// An expired entry fails the gate, positioned in the quarantine file.
 	os.WriteFile(q, []byte("tests:\n  - test: \"ClassName::failed_test\"\n    owner: \"@alice\"\n    reason: \"flaky\"\n    expires: 2020-01-01\n"), 0o644)
-	code, out, _ = runCLI(t, "", "tests", "report", junitData+"testsuite-in-testsuite.xml", "--quarantine", q)
+	code, out, _ = runCLI(t, "", "tests", "report", testsJUnitData+"testsuite-in-testsuite.xml", "--quarantine", q)
 	if code != 1 || !strings.Contains(out, "quarantine.yml:2:") || !strings.Contains(out, "expired on 2020-01-01") {
 		t.Fatalf("expired: exit %d\n%s", code, out)
 	}
 	// An entry without an owner is bad input.
 	os.WriteFile(q, []byte("tests:\n  - test: x\n    reason: y\n    expires: 2999-01-01\n"), 0o644)
-	if code, _, errs := runCLI(t, "", "tests", "report", junitData+"testsuite-in-testsuite.xml", "--quarantine", q); code != 2 || !strings.Contains(errs, "quarantine.yml:2:") || !strings.Contains(errs, "quarantine entry needs owner") {
+	if code, _, errs := runCLI(t, "", "tests", "report", testsJUnitData+"testsuite-in-testsuite.xml", "--quarantine", q); code != 2 || !strings.Contains(errs, "quarantine.yml:2:") || !strings.Contains(errs, "quarantine entry needs owner") {
 		t.Fatalf("no owner: exit %d %q", code, errs)
 	}
 }
 
 func TestTestsReportBadInput(t *testing.T) {
-	code, _, errs := runCLI(t, "", "tests", "report", junitData+"pytest/corrupt-xml.xml")
+	code, _, errs := runCLI(t, "", "tests", "report", testsJUnitData+"pytest/corrupt-xml.xml")
 	if code != 2 || !strings.Contains(errs, "corrupt-xml.xml:11:") {
 		t.Fatalf("corrupt: exit %d %q", code, errs)
 	}
-	if code, _, errs := runCLI(t, "", "tests", "report", junitData+"non-junit.xml"); code != 2 || !strings.Contains(errs, "not a test report") {
+	if code, _, errs := runCLI(t, "", "tests", "report", testsJUnitData+"non-junit.xml"); code != 2 || !strings.Contains(errs, "not a test report") {
 		t.Fatalf("non-junit: exit %d %q", code, errs)
 	}
 	if code, _, _ := runCLI(t, "", "tests", "report", "no/such/file.xml"); code != 2 {
