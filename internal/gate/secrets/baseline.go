@@ -134,7 +134,8 @@ func (b *Baseline) Known(f Finding) bool {
 // flags (is_secret, is_verified) and the other fields of b when it is set.
 func (b *Baseline) Update(findings []Finding, now time.Time) *Baseline {
 	out := &Baseline{Version: baselineVersion, Results: map[string][]BaselineSecret{}}
-	old := map[[2]string]BaselineSecret{}
+	old := map[[2]string]BaselineSecret{}      // by file and hash
+	oldTyped := map[[3]string]BaselineSecret{} // by file, hash and type
 	if b != nil {
 		if b.Version != "" {
 			out.Version = b.Version
@@ -143,6 +144,7 @@ func (b *Baseline) Update(findings []Finding, now time.Time) *Baseline {
 		for file, list := range b.Results {
 			for _, s := range list {
 				old[[2]string{file, strings.ToLower(s.HashedSecret)}] = s
+				oldTyped[[3]string{file, strings.ToLower(s.HashedSecret), s.Type}] = s
 			}
 		}
 	}
@@ -157,7 +159,11 @@ func (b *Baseline) Update(findings []Finding, now time.Time) *Baseline {
 		}
 		seen[key] = true
 		s := BaselineSecret{Type: f.RuleID, Filename: f.File, HashedSecret: f.hashed, LineNumber: f.Line}
-		if o, ok := old[[2]string{f.File, f.hashed}]; ok {
+		o, ok := oldTyped[[3]string{f.File, f.hashed, f.RuleID}]
+		if !ok {
+			o, ok = old[[2]string{f.File, f.hashed}]
+		}
+		if ok {
 			s.IsVerified, s.IsSecret = o.IsVerified, o.IsSecret
 			if o.Type != "" {
 				s.Type = o.Type
