@@ -1,0 +1,437 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/shipgate/shipgate/internal/actions"
+	"github.com/shipgate/shipgate/internal/engine"
+	"github.com/shipgate/shipgate/internal/event"
+	"github.com/shipgate/shipgate/internal/executor/host"
+	"github.com/shipgate/shipgate/internal/expr"
+	"github.com/shipgate/shipgate/internal/notify"
+	"github.com/shipgate/shipgate/internal/plan"
+	"github.com/shipgate/shipgate/internal/store"
+	"github.com/shipgate/shipgate/internal/workflow"
+)
+
+// trigger is one event for one repository, before it becomes queue items.
+type trigger struct {
+	repo    *Repo
+	name    string // push, pull_request, workflow_dispatch, ...
+	payload map[string]any
+	inputs  map[string]string
+	ref     string
+	// only is a workflow file (workflow_dispatch); empty: every workflow
+	// the event triggers.
+	only string
+}
+
+// loadEvent builds the engine's event and github context for a trigger.
+func loadEvent(repo *Repo, name string, payload json.RawMessage, inputs map[string]string, ref string) (*event.Event, error) {
+	f, err := os.CreateTemp("", "shipgate-event-*.json")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(f.Name())
+	if len(payload) == 0 {
+		payload = json.RawMessage("{}")
+	}
+	f.Write(payload)
+	f.Close()
+	return event.Load(event.Options{Name: name, EventPath: f.Name(), Inputs: inputs, Ref: ref, Workspace: repo.Path})
+}
+
+// loadWorkflow parses a workflow of a repository; rel is relative to it.
+func loadWorkflow(repo *Repo, rel string) (*workflow.Workflow, error) {
+	path := filepath.Join(repo.Path, rel)
+	wf, ds, err := workflow.Load(path, workflow.Options{Strict: true, KnownAction: actions.Known, NoScriptCheck: true})
+	if err != nil {
+		return nil, err
+	}
+	if block, _ := engine.Blocking(ds); len(block) > 0 || wf == nil {
+		msg := "the workflow cannot run"
+		if len(block) > 0 {
+			msg = fmt.Sprintf("%s: %s", block[0].Pos, block[0].Message)
+		}
+		return nil, fmt.Errorf("%s: %s", rel, msg)
+	}
+	return wf, nil
+}
+
+// workflowFiles lists a repository's workflows, relative to it, sorted.
+func workflowFiles(repo *Repo) []string {
+	var out []string
+	for _, pat := range []string{"*.yml", "*.yaml"} {
+		m, _ := filepath.Glob(filepath.Join(repo.Path, ".github", "workflows", pat))
+		for _, p := range m {
+			rel, _ := filepath.Rel(repo.Path, p)
+			out = append(out, rel)
+		}
+	}
+	sortStrings(out)
+	return out
+}
+
+// items turns a trigger into queue items: one per workflow it triggers,
+// with the workflow's concurrency group evaluated.
+func (s *Server) items(t *trigger) ([]*store.QueueItem, error) {
+	payload, _ := json.Marshal(t.payload)
+	ev, err := loadEvent(t.repo, t.name, payload, t.inputs, t.ref)
+	if err != nil {
+		return nil, err
+	}
+	files := workflowFiles(t.repo)
+	if t.only != "" {
+		files = nil
+		for _, f := range workflowFiles(t.repo) {
+			if f == t.only || filepath.Base(f) == t.only || strings.TrimSuffix(filepath.Base(f), filepath.Ext(f)) == t.only {
+				files = append(files, f)
+			}
+		}
+		if len(files) == 0 {
+			return nil, fmt.Errorf("no workflow %q in %s (.github/workflows)", t.only, t.repo.Name)
+		}
+	}
+	var out []*store.QueueItem
+	for _, f := range files {
+		wf, err := loadWorkflow(t.repo, f)
+		if err != nil {
+			if t.only != "" {
+				return nil, err
+			}
+			s.log.Printf("%s: skipping %v", t.repo.Name, err)
+			continue
+		}
+		if ok, _ := plan.Triggered(wf, ev.Plan); !ok {
+			if t.only != "" {
+				return nil, fmt.Errorf("%s has no on: %s trigger for ref %s", f, t.name, ev.Plan.Ref)
+			}
+			continue
+		}
+		it := &store.QueueItem{Repo: t.repo.Name, Workflow: f, Event: t.name, Ref: str(ev.GitHub["ref"]), SHA: str(ev.GitHub["sha"]),
+			Actor: str(ev.GitHub["actor"]), Inputs: t.inputs, Payload: payload}
+		if c := wf.Concurrency; c != nil && c.Group.Value != "" {
+			ec := &expr.Context{Contexts: map[string]any{"github": expr.FromGo(ev.GitHub), "inputs": expr.FromGo(anyMap(t.inputs)), "vars": map[string]any{}}}
+			if g, err := expr.Interpolate(c.Group.Value, ec); err == nil {
+				it.Group = t.repo.Name + ":" + g
+			}
+			cip := strings.TrimSpace(c.CancelInProgress.Value)
+			if strings.Contains(cip, "${{") {
+				cip, _ = expr.Interpolate(cip, ec)
+			}
+			it.CancelInProgress = cip == "true"
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}
+
+func anyMap(m map[string]string) map[string]any {
+	out := map[string]any{}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func str(v any) string {
+	if v == nil {
+		return ""
+	}
+	return expr.ToString(v)
+}
+
+// dispatchLoop starts queued items whenever something changes.
+func (s *Server) dispatchLoop(ctx context.Context) {
+	for {
+		s.schedule(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		}
+	}
+}
+
+// schedule starts what may start now: oldest first, within the global
+// and per-repository limits, one run per concurrency group.
+func (s *Server) schedule(ctx context.Context) {
+	queued, err := s.st.QueuedItems(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Printf("queue: %v", err)
+		}
+		return
+	}
+	// A newer pending run in a group supersedes an older pending one.
+	newest := map[string]int64{}
+	for _, it := range queued {
+		if it.Group != "" {
+			newest[it.Group] = it.ID
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, it := range queued {
+		if it.Group != "" && newest[it.Group] != it.ID {
+			s.st.FinishItem(ctx, it.ID, store.StatusCancelled, fmt.Sprintf("superseded by run %d in concurrency group %s", newest[it.Group], it.Group))
+			s.metrics.finished.WithLabelValues(store.StatusCancelled).Inc()
+			s.hub.publish(it.ID, engine.Event{Type: "item_finished", Status: store.StatusCancelled})
+			continue
+		}
+		if len(s.active) >= s.cfg.MaxConcurrent {
+			return
+		}
+		repo := s.cfg.Repo(it.Repo)
+		if repo == nil {
+			s.st.FinishItem(ctx, it.ID, store.StatusFailure, "repository "+it.Repo+" is no longer configured")
+			continue
+		}
+		perRepo, blocked := 0, false
+		for _, a := range s.active {
+			if a.item.Repo == it.Repo {
+				perRepo++
+			}
+			if it.Group != "" && a.item.Group == it.Group {
+				blocked = true
+				if it.CancelInProgress {
+					a.cancel()
+				}
+			}
+		}
+		if blocked || perRepo >= repo.MaxConcurrent {
+			continue
+		}
+		if err := s.st.StartItem(ctx, it.ID); err != nil {
+			s.log.Printf("queue: start %d: %v", it.ID, err)
+			continue
+		}
+		it.Attempts++
+		runCtx, cancel := context.WithCancel(ctx)
+		s.active[it.ID] = &active{item: it, cancel: cancel}
+		s.metrics.started.Inc()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer cancel()
+			s.execute(runCtx, repo, it)
+			s.mu.Lock()
+			delete(s.active, it.ID)
+			s.mu.Unlock()
+			s.kick()
+		}()
+	}
+}
+
+// cancelItem cancels a queued or running item.
+func (s *Server) cancelItem(ctx context.Context, id int64, by string) error {
+	it, err := s.st.Item(ctx, id)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	a := s.active[id]
+	s.mu.Unlock()
+	switch {
+	case a != nil:
+		a.cancel()
+	case it.Status == store.StatusQueued:
+		s.st.FinishItem(ctx, id, store.StatusCancelled, "cancelled by "+by)
+		s.hub.publish(id, engine.Event{Type: "item_finished", Status: store.StatusCancelled})
+	default:
+		return fmt.Errorf("run %d is already %s", id, it.Status)
+	}
+	s.audit(ctx, by, "cancel", fmt.Sprintf("run %d", id), "")
+	return nil
+}
+
+// execute runs one queue item with the engine and records how it ended.
+func (s *Server) execute(ctx context.Context, repo *Repo, it *store.QueueItem) {
+	status, msg := store.StatusFailure, ""
+	var running sync.Map // job ID -> legs executing now
+	defer func() {
+		if ctx.Err() != nil && status != store.StatusSuccess && s.baseCtx.Err() != nil {
+			busy := false
+			running.Range(func(_, v any) bool {
+				busy = busy || v.(int) > 0
+				return !busy
+			})
+			if !busy {
+				// The server is stopping while the run only waits for
+				// approval: leave it running so the next start resumes it.
+				return
+			}
+			status, msg = store.StatusInterrupted, "the server stopped while a job was running"
+		}
+		s.st.FinishItem(context.WithoutCancel(ctx), it.ID, status, msg)
+		s.metrics.finished.WithLabelValues(status).Inc()
+		s.hub.publish(it.ID, engine.Event{Type: "item_finished", Status: status, Text: msg})
+		s.hub.close(it.ID)
+		ev := map[string]string{store.StatusSuccess: "run_succeeded", store.StatusFailure: "run_failed", store.StatusCancelled: "run_cancelled"}[status]
+		if ev != "" {
+			s.notify(repo, notify.Message{Event: ev, Status: status, Repository: it.Repo, Workflow: it.Workflow, Ref: it.Ref, Actor: it.Actor, RunID: it.ID, Text: msg})
+		}
+	}()
+	wf, err := loadWorkflow(repo, it.Workflow)
+	if err != nil {
+		msg = err.Error()
+		return
+	}
+	ev, err := loadEvent(repo, it.Event, it.Payload, it.Inputs, it.Ref)
+	if err != nil {
+		msg = err.Error()
+		return
+	}
+	secrets := map[string]string{}
+	if repo.SecretsFile != "" {
+		b, err := os.ReadFile(repo.SecretsFile)
+		if err == nil {
+			secrets, err = engine.ParseDotenv(string(b))
+		}
+		if err != nil {
+			msg = "secrets_file: " + err.Error()
+			return
+		}
+	}
+	var reuse map[string]*engine.ReusedJob
+	var rerunOf int64
+	if it.RunID != 0 {
+		// A resumed attempt: take the jobs that finished before as they were.
+		if jobs, err := s.runs.Jobs(ctx, it.RunID); err == nil {
+			reuse = reusable(wf, jobs)
+			rerunOf = it.RunID
+		}
+	}
+	params, _ := json.Marshal(map[string]any{"server_run": it.ID, "repo": it.Repo, "workflow": it.Workflow, "event": it.Event, "ref": it.Ref, "inputs": it.Inputs})
+	self, _ := os.Executable()
+	res, err := engine.Run(ctx, engine.Options{
+		Workflow: wf, WorkflowPath: filepath.Join(repo.Path, it.Workflow), Event: ev.Plan, EventPayload: ev.Payload, GitHub: ev.GitHub,
+		Secrets: secrets, Workspace: repo.Path, StateDir: s.stateDir, Executor: s.exec, Runs: s.runs, Params: params,
+		Reuse: reuse, RerunOf: rerunOf, Self: self,
+		Sink: func(e engine.Event) {
+			if e.Type == "run_started" {
+				s.st.SetItemRun(context.WithoutCancel(ctx), it.ID, e.RunID)
+				it.RunID = e.RunID
+			}
+			switch e.Type {
+			case "job_started":
+				v, _ := running.LoadOrStore(e.Job, 0)
+				running.Store(e.Job, v.(int)+1)
+			case "job_finished":
+				if v, ok := running.Load(e.Job); ok {
+					running.Store(e.Job, v.(int)-1)
+				}
+			}
+			s.metrics.event(e)
+			s.hub.publish(it.ID, e)
+		},
+		EnvironmentGate: func(ctx context.Context, jobID, env string) error { return s.gate(ctx, repo, it, jobID, env) },
+	})
+	if err != nil {
+		var ie *engine.InputError
+		if errors.As(err, &ie) {
+			msg = ie.Error()
+		} else {
+			msg = err.Error()
+		}
+		if res == nil {
+			return
+		}
+	}
+	status = res.Status
+}
+
+// reusable picks the jobs of an interrupted attempt a resumed one takes as
+// they were: every job whose legs all succeeded or were skipped and whose
+// needs are reused too.
+func reusable(wf *workflow.Workflow, jobs []*store.Job) map[string]*engine.ReusedJob {
+	result := map[string]string{}
+	outputs := map[string]map[string]string{}
+	for _, j := range jobs {
+		r, seen := result[j.Key]
+		if !seen || (r != store.StatusFailure && j.Status != store.StatusSuccess && j.Status != store.StatusSkipped) {
+			result[j.Key] = j.Status
+		}
+		if outputs[j.Key] == nil {
+			outputs[j.Key] = map[string]string{}
+		}
+		maps.Copy(outputs[j.Key], j.Outputs)
+	}
+	memo := map[string]bool{}
+	var ok func(id string) bool
+	ok = func(id string) bool {
+		if v, seen := memo[id]; seen {
+			return v
+		}
+		memo[id] = false
+		r := result[id]
+		v := r == store.StatusSuccess || r == store.StatusSkipped
+		if j := wf.Job(id); v && j != nil {
+			for _, n := range j.Needs {
+				if !ok(n.Value) {
+					v = false
+				}
+			}
+		}
+		memo[id] = v
+		return v
+	}
+	out := map[string]*engine.ReusedJob{}
+	for _, j := range wf.Jobs {
+		if ok(j.ID) {
+			out[j.ID] = &engine.ReusedJob{Result: result[j.ID], Outputs: outputs[j.ID]}
+		}
+	}
+	return out
+}
+
+// recover handles items a dead server left running: when no job was
+// executing (the run only waited for approvals), the item is queued again
+// and resumes; otherwise it is marked interrupted, its logs kept.
+func (s *Server) recover(ctx context.Context) error {
+	items, err := s.st.Items(ctx, store.ItemFilter{Status: store.StatusRunning, Limit: 100000})
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		if it.RunID == 0 {
+			s.st.RequeueItem(ctx, it.ID, "resumed after a server restart")
+			continue
+		}
+		jobs, err := s.runs.Jobs(ctx, it.RunID)
+		if err != nil {
+			return err
+		}
+		busy := false
+		for _, j := range jobs {
+			if j.Status == store.StatusRunning || j.Status == store.StatusQueued {
+				busy = true
+			}
+		}
+		tmp := filepath.Join(s.stateDir, "tmp", strconv.FormatInt(it.RunID, 10))
+		host.Reap(filepath.Join(tmp, engine.ProcDirName))
+		os.RemoveAll(tmp)
+		if err := s.st.InterruptRun(ctx, it.RunID); err != nil {
+			return err
+		}
+		if busy {
+			s.st.FinishItem(ctx, it.ID, store.StatusInterrupted, "the server stopped while a job was running")
+			s.log.Printf("run %d was interrupted (the server stopped while a job ran); marked interrupted", it.ID)
+			s.audit(ctx, "shipgate", "run.interrupted", fmt.Sprintf("run %d", it.ID), "")
+			continue
+		}
+		s.st.RequeueItem(ctx, it.ID, "resumed after a server restart")
+		s.log.Printf("run %d resumes (it was waiting for approval when the server stopped)", it.ID)
+		s.audit(ctx, "shipgate", "run.resumed", fmt.Sprintf("run %d", it.ID), "")
+	}
+	return nil
+}
