@@ -194,7 +194,7 @@ type run struct {
 	results   map[string]*jobOutcome   // job ID -> aggregate
 	legs      []*JobResult
 	summaries []store.Summary
-	cancelled bool
+	ctx       context.Context
 	names     map[string]int
 	eventOnce sync.Once
 }
@@ -277,12 +277,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	for _, id := range g.Order {
 		r.done[id] = make(chan struct{})
 	}
-	go func() {
-		<-ctx.Done()
-		r.mu.Lock()
-		r.cancelled = true
-		r.mu.Unlock()
-	}()
+	r.ctx = ctx
 	var wg sync.WaitGroup
 	for i, id := range g.Order {
 		wg.Add(1)
@@ -329,11 +324,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	return res, nil
 }
 
-func (r *run) isCancelled() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.cancelled
-}
+// isCancelled reports whether the run was cancelled (Ctrl-C).
+func (r *run) isCancelled() bool { return r.ctx.Err() != nil }
 
 func str(v any) string {
 	if v == nil {

@@ -452,8 +452,15 @@ jobs:
 	e := newEnv(t, wf)
 	f := fake.New(t)
 	ctx, cancel := context.WithCancel(context.Background())
+	var afterMu sync.Mutex
+	after := 0
 	f.Run = func(ctx context.Context, j *executor.Job, s *executor.Step) *executor.Result {
 		b, _ := os.ReadFile(s.Argv[len(s.Argv)-1])
+		if strings.TrimSpace(string(b)) == "after" {
+			afterMu.Lock()
+			after++
+			afterMu.Unlock()
+		}
 		if strings.TrimSpace(string(b)) == "block" {
 			cancel()
 			<-ctx.Done()
@@ -468,14 +475,19 @@ jobs:
 	if res.Status != "cancelled" || calls[0] != "setup a" || calls[3] != "teardown a" {
 		t.Errorf("status %s calls %q", res.Status, calls)
 	}
-	n := 0
+	// Every leg that was set up was torn down (Verify); at least the
+	// blocking one ran, and the always() step ran after it was cancelled.
+	setups, teardowns := 0, 0
 	for _, c := range calls {
-		if strings.HasPrefix(c, "teardown b") {
-			n++
+		switch {
+		case strings.HasPrefix(c, "setup b"):
+			setups++
+		case strings.HasPrefix(c, "teardown b"):
+			teardowns++
 		}
 	}
-	if n != 2 {
-		t.Errorf("%d teardowns of b's legs, want 2: %q", n, calls)
+	if setups == 0 || setups != teardowns || after != setups {
+		t.Errorf("b: %d setups, %d teardowns, %d always() steps: %q", setups, teardowns, after, calls)
 	}
 }
 

@@ -138,7 +138,7 @@ func (r *run) runJob(ctx context.Context, id string, order int) {
 	}
 	anc := map[string]bool{}
 	ancestors(wf, id, anc)
-	sf := statusFuncs{ok: true, cancelled: r.cancelled}
+	sf := statusFuncs{ok: true, cancelled: r.isCancelled()}
 	for a := range anc {
 		if o := r.results[a]; o != nil {
 			if o.Result != store.StatusSuccess {
