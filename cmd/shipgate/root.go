@@ -114,6 +114,8 @@ Exit codes: 0 success (warnings allowed), 1 a gate or run failed,
 		// Running workflows.
 		a.runCmd(),
 		a.runsCmd(), a.logsCmd(), a.rerunCmd(), a.gcCmd(),
+		// The server.
+		a.serveCmd(), a.dispatchCmd(), a.approveCmd(), a.usersCmd(),
 		// Test-quality gates.
 		a.coverageCmd(),
 		a.testsCmd(),
