@@ -72,6 +72,12 @@ func TestCosignVerifiesOurSignatures(t *testing.T) {
 				t.Errorf("cosign accepted a tampered file:\n%s", out)
 			}
 			// cosign signs with our encrypted key; we verify its signature.
+			// cosign v2.6.5 sign-blob panics with an Ed25519 key
+			// ("crypto: requested hash function #0 is unavailable" in
+			// NewHashReader: no hash for pure Ed25519), so only ECDSA here.
+			if kt == "ed25519" {
+				return
+			}
 			sigPath := filepath.Join(keys, "cosign.sig")
 			if out, err := run("sign-blob", "--key", filepath.Join(keys, "k.key"), "--tlog-upload=false", "--yes", "--output-signature", sigPath, res.Checksums); err != nil {
 				t.Fatalf("cosign sign-blob with our key: %v\n%s", err, out)
