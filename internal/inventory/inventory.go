@@ -14,6 +14,7 @@ package inventory
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -194,7 +195,8 @@ var skipDirs = map[string]bool{
 }
 
 // Scan finds lockfiles under root (or reads root itself when it is a file)
-// and parses each. A rebar.config is read only where no rebar.lock sits
+// and parses each. An unreadable lockfile does not stop the scan: the
+// error (every one, joined) is returned with the inventory of the rest. A rebar.config is read only where no rebar.lock sits
 // beside it, and vendor/modules.txt only where no go.mod does.
 func Scan(root string) (*Inventory, error) {
 	st, err := os.Stat(root)
@@ -235,6 +237,7 @@ func Scan(root string) (*Inventory, error) {
 		}
 	}
 	sort.Strings(paths)
+	var errs []error
 	for _, p := range paths {
 		k := Detect(p)
 		dir := filepath.Dir(p)
@@ -246,7 +249,9 @@ func Scan(root string) (*Inventory, error) {
 		}
 		pkgs, err := ParseFile(k, p)
 		if err != nil {
-			return inv, err
+			// Keep going: report every unreadable lockfile at once.
+			errs = append(errs, err)
+			continue
 		}
 		rel, _ := filepath.Rel(inv.Root, p)
 		if rel == "" {
@@ -257,7 +262,7 @@ func Scan(root string) (*Inventory, error) {
 		}
 		inv.Lockfiles = append(inv.Lockfiles, Lockfile{Path: filepath.ToSlash(rel), Kind: k, Packages: pkgs})
 	}
-	return inv, nil
+	return inv, errors.Join(errs...)
 }
 
 func exists(p string) bool {

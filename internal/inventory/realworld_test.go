@@ -205,3 +205,20 @@ b@^2.0.0:
 		}
 	}
 }
+
+func TestScanReportsEveryBadLockfile(t *testing.T) {
+	d := t.TempDir()
+	for _, sub := range []string{"a", "b", "c"} {
+		os.MkdirAll(filepath.Join(d, sub), 0o755)
+	}
+	os.WriteFile(filepath.Join(d, "a", "rebar.lock"), []byte("{\"1.2.0\",\n[{<<\"x\">>,{pkg,<<\"x\">>,<<\"1.0.0\">>},0}]}.\n"), 0o644)
+	os.WriteFile(filepath.Join(d, "b", "rebar.lock"), []byte("[{<<\"x\">>,\n"), 0o644)
+	os.WriteFile(filepath.Join(d, "c", "mix.lock"), []byte("%{\n  \"y\": {:hex, :y, \"1.0.0\" \"h\"}\n}\n"), 0o644)
+	inv, err := Scan(d)
+	if err == nil || !strings.Contains(err.Error(), "b/rebar.lock:2:") || !strings.Contains(err.Error(), "c/mix.lock:2:") {
+		t.Errorf("error %v", err)
+	}
+	if inv == nil || len(inv.Lockfiles) != 1 || inv.Lockfiles[0].Packages[0].Name != "x" {
+		t.Errorf("inventory of the good lockfile lost: %+v", inv)
+	}
+}
