@@ -19,6 +19,7 @@ type SyntaxError struct {
 	Msg  string
 }
 
+// Error formats the error as file:line:col: message.
 func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Pos.Line, e.Pos.Col, e.Msg)
 }
