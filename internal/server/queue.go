@@ -313,6 +313,7 @@ func (s *Server) execute(ctx context.Context, repo *Repo, it *store.QueueItem) {
 	}
 	params, _ := json.Marshal(map[string]any{"server_run": it.ID, "repo": it.Repo, "workflow": it.Workflow, "event": it.Event, "ref": it.Ref, "inputs": it.Inputs})
 	self, _ := os.Executable()
+	var jr *journal
 	res, err := engine.Run(ctx, engine.Options{
 		Workflow: wf, WorkflowPath: filepath.Join(repo.Path, it.Workflow), Event: ev.Plan, EventPayload: ev.Payload, GitHub: ev.GitHub,
 		Secrets: secrets, Workspace: repo.Path, StateDir: s.stateDir, Executor: s.exec, Runs: s.runs, Params: params,
@@ -321,8 +322,15 @@ func (s *Server) execute(ctx context.Context, repo *Repo, it *store.QueueItem) {
 			if e.Type == "run_started" {
 				s.st.SetItemRun(context.WithoutCancel(ctx), it.ID, e.RunID)
 				it.RunID = e.RunID
+				if j, err := openJournal(s.stateDir, e.RunID); err == nil {
+					jr = j
+				} else {
+					s.log.Printf("run %d: log journal: %v", it.ID, err)
+				}
 			}
 			switch e.Type {
+			case "log":
+				jr.add(e)
 			case "job_started":
 				v, _ := running.LoadOrStore(e.Job, 0)
 				running.Store(e.Job, v.(int)+1)
@@ -336,6 +344,7 @@ func (s *Server) execute(ctx context.Context, repo *Repo, it *store.QueueItem) {
 		},
 		EnvironmentGate: func(ctx context.Context, jobID, env string) error { return s.gate(ctx, repo, it, jobID, env) },
 	})
+	jr.remove() // the engine returned: it stored every line
 	if err != nil {
 		var ie *engine.InputError
 		if errors.As(err, &ie) {
@@ -417,6 +426,11 @@ func (s *Server) recover(ctx context.Context) error {
 				busy = true
 			}
 		}
+		if busy {
+			if err := salvage(ctx, s.runs, s.stateDir, it.RunID); err != nil {
+				return err
+			}
+		}
 		tmp := filepath.Join(s.stateDir, "tmp", strconv.FormatInt(it.RunID, 10))
 		host.Reap(filepath.Join(tmp, engine.ProcDirName))
 		os.RemoveAll(tmp)
@@ -429,6 +443,7 @@ func (s *Server) recover(ctx context.Context) error {
 			s.audit(ctx, "shipgate", "run.interrupted", fmt.Sprintf("run %d", it.ID), "")
 			continue
 		}
+		os.Remove(journalPath(s.stateDir, it.RunID))
 		s.st.RequeueItem(ctx, it.ID, "resumed after a server restart")
 		s.log.Printf("run %d resumes (it was waiting for approval when the server stopped)", it.ID)
 		s.audit(ctx, "shipgate", "run.resumed", fmt.Sprintf("run %d", it.ID), "")
