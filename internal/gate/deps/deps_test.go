@@ -42,8 +42,12 @@ func audit(t *testing.T, root string, ign *IgnoreFile) (*gate.Report, *Result) {
 // fed the same records, on the real-world lockfiles (its output is kept in
 // testdata). osv-scanner reads every lockfile here except rebar.lock; its
 // package counts per lockfile must equal ours for the rest.
-func TestSameFindingsAsOSVScanner(t *testing.T) {
-	data, err := os.ReadFile("testdata/osv-scanner-v2.5.0/real-world.json")
+// compareWithOSVScanner checks that our findings under root have, per
+// lockfile and package, the same record IDs as osv-scanner's JSON output.
+// It returns the number of vulnerable packages compared.
+func compareWithOSVScanner(t *testing.T, golden, root string) int {
+	t.Helper()
+	data, err := os.ReadFile(golden)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +78,7 @@ func TestSameFindingsAsOSVScanner(t *testing.T) {
 			}
 		}
 	}
-	_, res := audit(t, realWorld, nil)
+	_, res := audit(t, root, nil)
 	ours := map[string][]string{}
 	for _, f := range res.Findings {
 		k := f.Package.File + " " + f.Package.ID()
@@ -100,11 +104,24 @@ func TestSameFindingsAsOSVScanner(t *testing.T) {
 			t.Errorf("%s: osv-scanner %v, shipgate %v", k, a, b)
 		}
 	}
-	t.Logf("vulnerable packages: %d, identical ID sets: %d, IDs: %d", len(keys), same, ids)
-	if len(keys) < 15 {
-		t.Errorf("only %d vulnerable packages: the comparison lost its data", len(keys))
-	}
+	t.Logf("%s: vulnerable packages: %d, identical ID sets: %d, IDs: %d", golden, len(keys), same, ids)
+	return len(keys)
+}
 
+// The Hex advisories (mix_audit YAML converted to OSV for osv-scanner)
+// match the same way in both tools: erlmcp's rebar.lock rewritten as a
+// mix.lock, which osv-scanner reads.
+func TestSameHexFindingsAsOSVScanner(t *testing.T) {
+	if n := compareWithOSVScanner(t, "testdata/osv-scanner-v2.5.0/erlmcp-mix.json", "testdata/erlmcp-mix"); n != 3 {
+		t.Errorf("%d vulnerable packages, want 3 (cowboy, cowlib, gun)", n)
+	}
+}
+
+func TestSameFindingsAsOSVScanner(t *testing.T) {
+	n := compareWithOSVScanner(t, "testdata/osv-scanner-v2.5.0/real-world.json", realWorld)
+	if n < 15 {
+		t.Errorf("only %d vulnerable packages: the comparison lost its data", n)
+	}
 	// Package counts per lockfile.
 	f, err := os.Open("testdata/osv-scanner-v2.5.0/stderr.txt")
 	if err != nil {
