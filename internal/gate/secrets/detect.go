@@ -24,6 +24,9 @@ type Detector struct {
 	// over the whole fragment, exactly as gitleaks does. Tests use it to
 	// check the windows change no result.
 	FullScan bool
+	// NoDecode skips the decode pass (base64, percent and hex encoded text
+	// decoded and scanned again; see decode.go).
+	NoDecode bool
 }
 
 // NewDetector compiles the keyword prefilter for cfg.
@@ -103,6 +106,7 @@ type scratch struct {
 	state   []uint8 // per rule: 0 unknown, 1 runs, 2 skipped for this fragment
 	whole   []bool
 	cands   []candidate
+	inner   *scratch // for the decode pass, one level down
 }
 
 func (d *Detector) newScratch() *scratch {

@@ -52,7 +52,7 @@ func (d *Detector) ScanGit(ctx context.Context, repo, rng string) ([]Finding, St
 		return nil, stats, fmt.Errorf("git log %s: %v: %s", rng, werr, strings.TrimSpace(stderr.String()))
 	}
 	SortFindings(s.findings)
-	return s.findings, stats, nil
+	return dedupe(s.findings), stats, nil
 }
 
 // scanGitLog parses `git log -p -U0` output and scans each hunk's added
@@ -73,6 +73,9 @@ func (d *Detector) scanGitLog(ctx context.Context, r io.Reader, stats *Stats, em
 			fr := fragment{data: hunk, path: file, commit: base.Commit, startLine: start, from: 0, to: len(hunk)}
 			d.scanFragment(st, &fr)
 			d.finish(st, &fr, base, emit)
+			if !d.NoDecode {
+				d.decodePass(st, &fr, base, emit, 0)
+			}
 			stats.Bytes += int64(len(hunk))
 		}
 		hunk = hunk[:0]

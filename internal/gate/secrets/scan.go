@@ -84,6 +84,14 @@ func (s *sink) add(f Finding) {
 	s.mu.Unlock()
 }
 
+// dedupe drops repeated findings (the same secret at the same place found
+// twice, say plainly and decoded) from a sorted list.
+func dedupe(fs []Finding) []Finding {
+	return slices.CompactFunc(fs, func(a, b Finding) bool {
+		return a.File == b.File && a.Line == b.Line && a.Column == b.Column && a.RuleID == b.RuleID && a.Commit == b.Commit && a.hashed == b.hashed
+	})
+}
+
 // SortFindings orders findings by file, line, column, rule and commit.
 func SortFindings(fs []Finding) {
 	slices.SortStableFunc(fs, func(a, b Finding) int {
@@ -107,7 +115,7 @@ func (d *Detector) ScanReader(ctx context.Context, r io.Reader, name string) ([]
 		return nil, err
 	}
 	SortFindings(s.findings)
-	return s.findings, nil
+	return dedupe(s.findings), nil
 }
 
 // scanStream reads r in chunks ending on line boundaries, each scanned with
@@ -150,6 +158,9 @@ func (d *Detector) scanStream(ctx context.Context, st *scratch, r io.Reader, nam
 		fr := fragment{data: buf, path: name, startLine: line, from: from, to: to}
 		d.scanFragment(st, &fr)
 		d.finish(st, &fr, Finding{}, emit)
+		if !d.NoDecode {
+			d.decodePass(st, &fr, Finding{}, emit, 0)
+		}
 		if eof {
 			return nil
 		}
@@ -245,7 +256,7 @@ func (d *Detector) ScanDir(ctx context.Context, root string, opt ScanOptions) ([
 		walkErr = ctx.Err()
 	}
 	SortFindings(s.findings)
-	return s.findings, stats, walkErr
+	return dedupe(s.findings), stats, walkErr
 }
 
 func (d *Detector) scanFile(ctx context.Context, st *scratch, j fileJob, bp *[]byte, stats *Stats, emit func(Finding)) error {
