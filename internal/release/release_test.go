@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shipgate/shipgate/internal/gate/commits"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -273,5 +275,27 @@ func TestNothingToRelease(t *testing.T) {
 	res, err := Build(context.Background(), Options{Dir: r.dir, Tag: true})
 	if err != nil || res.Skipped == "" || res.Version != "" {
 		t.Fatalf("%+v %v", res, err)
+	}
+}
+
+func TestBumpIsCaseInsensitive(t *testing.T) {
+	for _, c := range []struct {
+		msgs []string
+		want Bump
+	}{
+		{[]string{"FEAT: x"}, Minor},
+		{[]string{"Fix(a): x", "docs: y"}, Patch},
+		{[]string{"chore: x", "refactor!: y"}, Major},
+		{[]string{"docs: x", "Update things"}, NoBump},
+	} {
+		var cs []commits.Commit
+		for i, m := range c.msgs {
+			cm, _ := commits.Parse(m)
+			cm.Hash = fmt.Sprintf("%040d", i)
+			cs = append(cs, cm)
+		}
+		if got, reason := BumpFor(cs); got != c.want {
+			t.Errorf("%q: %s (%s), want %s", c.msgs, got, reason, c.want)
+		}
 	}
 }

@@ -82,6 +82,7 @@ func Check(revRange string, cs []Commit, parse [][]Problem, o Options) *gate.Rep
 	r.Rules = []diag.Rule{
 		{ID: "commits/header", Description: "The header must be <type>[(scope)][!]: <description>"},
 		{ID: "commits/type", Description: "The type must be one of the allowed types"},
+		{ID: "commits/type-case", Description: "Write the type in lowercase"},
 		{ID: "commits/scope", Description: "The scope must be a non-empty noun in parentheses"},
 		{ID: "commits/description", Description: "The description must not be empty"},
 		{ID: "commits/blank-line", Description: "A blank line separates header and body"},

@@ -38,10 +38,13 @@ type Footer struct {
 
 // Commit is a parsed commit message.
 type Commit struct {
-	Hash        string   `json:"hash,omitempty"`
-	Parents     []string `json:"parents,omitempty"`
-	Header      string   `json:"header"`
+	Hash    string   `json:"hash,omitempty"`
+	Parents []string `json:"parents,omitempty"`
+	Header  string   `json:"header"`
+	// Type is lowercased: the specification makes everything but
+	// BREAKING CHANGE case-insensitive. RawType is the type as written.
 	Type        string   `json:"type,omitempty"`
+	RawType     string   `json:"raw_type,omitempty"`
 	Scope       string   `json:"scope,omitempty"`
 	Description string   `json:"description,omitempty"`
 	Body        string   `json:"body,omitempty"`
@@ -239,7 +242,7 @@ func parseHeader(c *Commit) []Problem {
 		return bad(i+1, 0, "commits/header", "expected a space after ':'")
 	}
 	i++
-	c.Type = typ
+	c.Type, c.RawType = strings.ToLower(typ), typ
 	c.Description = strings.TrimSpace(h[i:])
 	if c.Description == "" {
 		return bad(i+1, 0, "commits/description", "the description after %q is empty", h[:i-1])
@@ -267,12 +270,18 @@ func (o Options) Validate(c Commit) []Problem {
 		types = DefaultTypes
 	}
 	var ps []Problem
-	if !slices.Contains(types, c.Type) {
-		msg := fmt.Sprintf("type %q is not one of %s", c.Type, strings.Join(types, ", "))
-		if slices.Contains(types, strings.ToLower(c.Type)) {
-			msg = fmt.Sprintf("type %q must be lowercase: %q", c.Type, strings.ToLower(c.Type))
-		}
-		ps = append(ps, Problem{Line: 1, Col: 1, EndCol: len(c.Type) + 1, Rule: "commits/type", Severity: diag.Error, Message: msg})
+	raw := c.RawType
+	if raw == "" {
+		raw = c.Type
+	}
+	if !slices.ContainsFunc(types, func(t string) bool { return strings.EqualFold(t, c.Type) }) {
+		ps = append(ps, Problem{Line: 1, Col: 1, EndCol: len(raw) + 1, Rule: "commits/type", Severity: diag.Error,
+			Message: fmt.Sprintf("type %q is not one of %s", raw, strings.Join(types, ", "))})
+	} else if raw != strings.ToLower(raw) {
+		// Types are case-insensitive in the specification; lowercase is
+		// the convention (commitlint's type-case).
+		ps = append(ps, Problem{Line: 1, Col: 1, EndCol: len(raw) + 1, Rule: "commits/type-case", Severity: diag.Warning,
+			Message: fmt.Sprintf("write the type in lowercase: %q", strings.ToLower(raw))})
 	}
 	if o.RequireScope && c.Scope == "" {
 		ps = append(ps, Problem{Line: 1, Col: len(c.Type) + 1, Rule: "commits/scope", Severity: diag.Error, Message: "a scope is required, as in \"" + c.Type + "(api): ...\""})

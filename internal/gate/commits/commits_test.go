@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shipgate/shipgate/internal/diag"
 	"github.com/shipgate/shipgate/internal/gate"
 )
 
@@ -74,8 +75,8 @@ func TestParseProblemsArePositioned(t *testing.T) {
 		}
 	}
 	c, _ := Parse("Feat: x")
-	if ps := (Options{}).Validate(c); len(ps) != 1 || !strings.Contains(ps[0].Message, "lowercase") {
-		t.Errorf("uppercase type: %v", ps)
+	if ps := (Options{}).Validate(c); len(ps) != 1 || ps[0].Rule != "commits/type-case" || ps[0].Severity != diag.Warning || c.Type != "feat" {
+		t.Errorf("uppercase type: %+v %v", c, ps)
 	}
 	c, _ = Parse("feature: x")
 	if ps := (Options{Types: []string{"feat", "fix"}}).Validate(c); len(ps) != 1 || ps[0].Rule != "commits/type" || ps[0].EndCol != 8 {
