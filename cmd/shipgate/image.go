@@ -342,6 +342,7 @@ func (a *app) imageScanCmd() *cobra.Command {
 		dbs, severities    []string
 		failOn, ignorePath string
 		platform, nowFlag  string
+		ignoreUnfixed      bool
 	)
 	c := &cobra.Command{
 		Use:   "scan IMAGE",
@@ -400,7 +401,7 @@ is present, 2 bad input.`,
 				}
 			}
 			o := imagegate.Options{Image: args[0], Inventory: res, DB: db, DBSource: strings.Join(dbs, ","),
-				FailOn: failOn, Severities: sevs, Now: now}
+				FailOn: failOn, Severities: sevs, IgnoreUnfixed: ignoreUnfixed, Now: now}
 			if ignorePath != "" {
 				if o.Ignore, err = imagegate.LoadIgnore(ignorePath); err != nil {
 					return asUsage(err)
@@ -417,6 +418,7 @@ is present, 2 bad input.`,
 	c.Flags().StringArrayVar(&dbs, "db", nil, "OSV records: a folder or a zip export (repeatable; default .shipgate/osv)")
 	c.Flags().StringVar(&failOn, "fail-on", "", "lowest severity that fails: CRITICAL, HIGH, MEDIUM, LOW or UNKNOWN (default: any)")
 	c.Flags().StringArrayVar(&severities, "severity", nil, "report only these severities (comma-separated, repeatable)")
+	c.Flags().BoolVar(&ignoreUnfixed, "ignore-unfixed", false, "leave out vulnerabilities that have no fixed version yet")
 	c.Flags().StringVar(&ignorePath, "ignore", "", "accepted findings: deps-ignore YAML or a .trivyignore list")
 	c.Flags().StringVar(&platform, "platform", "", "pick this os/arch from a multi-platform layout")
 	c.Flags().StringVar(&nowFlag, "today", "", "date deciding which ignore entries expired (YYYY-MM-DD; default today)")

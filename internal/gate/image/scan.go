@@ -62,6 +62,9 @@ type Options struct {
 	// Severities, when not empty, keep only findings of these severities
 	// (trivy's --severity).
 	Severities []string
+	// IgnoreUnfixed leaves out vulnerabilities without a fixed version
+	// (trivy's --ignore-unfixed).
+	IgnoreUnfixed bool
 	// Ignore accepts findings.
 	Ignore *Ignore
 	// Now decides which ignore entries have expired.
@@ -122,7 +125,7 @@ func Scan(o Options) (*gate.Report, error) {
 			if sev == "" || SeverityRank(sev) < 0 {
 				sev = "UNKNOWN"
 			}
-			if len(keep) > 0 && !keep[sev] {
+			if (len(keep) > 0 && !keep[sev]) || (o.IgnoreUnfixed && v.Fixed == "") {
 				continue
 			}
 			f := Finding{Package: p, Vuln: v, Severity: sev}

@@ -162,6 +162,11 @@ func TestIgnoreAndSeverityFilter(t *testing.T) {
 	if r.Verdict != gate.Pass && r.Verdict != gate.Warn || len(ids(r)) != 1 {
 		t.Errorf("severity filter + trivyignore: %s %q", r.Verdict, ids(r))
 	}
+	// --ignore-unfixed drops zlib's (no fix in bookworm).
+	r, _ = imagegate.Scan(imagegate.Options{Inventory: inv, DB: db(t), IgnoreUnfixed: true})
+	if got := ids(r); len(got) != 1 || !strings.HasPrefix(got[0], "libssl3 DSA-6015-1") {
+		t.Errorf("ignore-unfixed: %q", got)
+	}
 	if _, err := imagegate.Scan(imagegate.Options{Inventory: inv, DB: db(t), FailOn: "SEVERE"}); err == nil {
 		t.Error("--fail-on SEVERE accepted")
 	}

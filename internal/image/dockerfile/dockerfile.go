@@ -16,12 +16,15 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
@@ -397,4 +400,24 @@ func stripLocation(s string) string {
 		}
 	}
 	return s
+}
+
+// BuildFile reads the Dockerfile at path and builds it with every entry
+// stamped t (see image.SourceDateEpoch); o.Context defaults to the
+// Dockerfile's folder. The engine's docker/build-push-action calls this,
+// then image.Write for its outputs.
+func BuildFile(path string, o Options, t time.Time) (v1.Image, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if o.Context == "" {
+		o.Context = filepath.Dir(path)
+	}
+	bo, err := Parse(path, src, o)
+	if err != nil {
+		return nil, err
+	}
+	bo.Time = t
+	return image.Build(bo)
 }

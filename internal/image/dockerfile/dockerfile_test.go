@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shipgate/shipgate/internal/image"
 	"github.com/shipgate/shipgate/internal/image/dockerfile"
@@ -146,5 +147,23 @@ func TestBuildsFromDockerfile(t *testing.T) {
 	}
 	if digests[0] != digests[1] {
 		t.Errorf("digests differ: %v", digests)
+	}
+}
+
+func TestBuildFile(t *testing.T) {
+	ctx := context(t)
+	df := filepath.Join(ctx, "Dockerfile")
+	os.WriteFile(df, []byte("FROM scratch\nCOPY config /etc/app\nUSER 65532\n"), 0o644)
+	img, err := dockerfile.BuildFile(df, dockerfile.Options{}, time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, _ := img.ConfigFile()
+	ls, _ := img.Layers()
+	if cf.Config.User != "65532" || len(ls) != 1 {
+		t.Errorf("user %q, %d layers", cf.Config.User, len(ls))
+	}
+	if _, err := dockerfile.BuildFile(filepath.Join(ctx, "nope"), dockerfile.Options{}, time.Unix(0, 0)); err == nil {
+		t.Error("missing Dockerfile accepted")
 	}
 }
