@@ -119,7 +119,12 @@ Exit codes: 0 no open vulnerability, 1 vulnerable packages, 2 bad input.`,
 			}
 			var db *osv.DB
 			if len(dbs) > 0 {
-				if db, err = osv.Load(dbs...); err != nil {
+				// Keep only records about our packages: full exports are large.
+				flt := osv.NewFilter()
+				for _, p := range inv.Packages() {
+					flt.Add(p.Ecosystem, p.Name)
+				}
+				if db, err = osv.LoadFor(flt, dbs...); err != nil {
 					return asUsage(err)
 				}
 			}

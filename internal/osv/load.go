@@ -30,9 +30,56 @@ const maxRecordBytes = 64 << 20
 // Load reads records from each path: a folder (walked recursively for
 // *.json, *.yaml, *.yml and *.zip), a zip export, or a single record file.
 // A record that appears twice (same ID) is kept once, the later-modified.
-func Load(paths ...string) (*DB, error) {
+func Load(paths ...string) (*DB, error) { return LoadFor(nil, paths...) }
+
+// Filter limits what LoadFor keeps, to bound memory with osv.dev's full
+// exports: only records affecting one of Packages (ecosystem -> normalized
+// names) are kept, and an export zip laid out as <Ecosystem>/all.zip for
+// an ecosystem not in Packages is not read at all.
+type Filter struct {
+	Packages map[string]map[string]bool
+}
+
+// NewFilter builds a filter for (ecosystem, name) pairs.
+func NewFilter() *Filter { return &Filter{Packages: map[string]map[string]bool{}} }
+
+// Add adds a package to the filter.
+func (f *Filter) Add(ecosystem, name string) {
+	e := baseEcosystem(ecosystem)
+	if f.Packages[e] == nil {
+		f.Packages[e] = map[string]bool{}
+	}
+	f.Packages[e][NormalizeName(e, name)] = true
+}
+
+func (f *Filter) keep(r *Record) bool {
+	for _, a := range r.Affected {
+		e := baseEcosystem(a.Package.Ecosystem)
+		if f.Packages[e][NormalizeName(e, a.Package.Name)] {
+			return true
+		}
+	}
+	return false
+}
+
+// knownEcosystems are OSV ecosystem names, for recognizing the
+// <Ecosystem>/all.zip layout.
+var knownEcosystems = map[string]bool{
+	"AlmaLinux": true, "Alpine": true, "Android": true, "Bitnami": true, "Chainguard": true, "CRAN": true,
+	"crates.io": true, "Debian": true, "GHC": true, "GIT": true, "GitHub Actions": true, "Go": true,
+	"Hackage": true, "Hex": true, "Linux": true, "Mageia": true, "Maven": true, "MinimOS": true, "npm": true,
+	"NuGet": true, "openSUSE": true, "OSS-Fuzz": true, "Packagist": true, "Photon OS": true, "Pub": true,
+	"PyPI": true, "Red Hat": true, "Rocky Linux": true, "RubyGems": true, "SUSE": true, "SwiftURL": true,
+	"Ubuntu": true, "Wolfi": true, "Bioconductor": true, "ConanCenter": true, "Julia": true, "openEuler": true,
+}
+
+// LoadFor is Load with an optional filter (nil keeps everything).
+func LoadFor(f *Filter, paths ...string) (*DB, error) {
 	byID := map[string]*Record{}
 	add := func(r *Record) {
+		if f != nil && !f.keep(r) {
+			return
+		}
 		if old, ok := byID[r.ID]; ok && old.Modified >= r.Modified {
 			return
 		}
@@ -45,6 +92,12 @@ func Load(paths ...string) (*DB, error) {
 			}
 			if d.IsDir() {
 				return nil
+			}
+			if f != nil && strings.EqualFold(filepath.Ext(p), ".zip") {
+				eco := filepath.Base(filepath.Dir(p))
+				if knownEcosystems[eco] && f.Packages[eco] == nil {
+					return nil
+				}
 			}
 			recs, err := ReadFile(p)
 			if err != nil {

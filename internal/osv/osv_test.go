@@ -176,3 +176,47 @@ func TestHexRequirement(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadForFilter(t *testing.T) {
+	dir := t.TempDir()
+	full, err := Load("testdata/corpus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := full.ExportZips(dir); err != nil {
+		t.Fatal(err)
+	}
+	f := NewFilter()
+	f.Add("Hex", "plug")
+	f.Add("PyPI", "Werkzeug")
+	db, err := LoadFor(f, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range db.Records {
+		ok := false
+		for _, a := range r.Affected {
+			ok = ok || a.Package.Name == "plug" || a.Package.Name == "werkzeug"
+		}
+		if !ok {
+			t.Errorf("%s kept", r.ID)
+		}
+	}
+	if len(db.Match("Hex", "plug", "1.1.5")) == 0 || len(db.Match("PyPI", "werkzeug", "2.3.7")) == 0 {
+		t.Error("filtered DB lost matches")
+	}
+	// The export round-trips: every record, and the same matches.
+	back, err := Load(dir)
+	if err != nil || len(back.Records) != len(full.Records) {
+		t.Fatalf("round trip: %d of %d records, %v", len(back.Records), len(full.Records), err)
+	}
+	for _, v := range []string{"0.3.0", "0.4.0", "0.12.1"} {
+		a, b := ids(full.Match("Hex", "hex_core", v)), ids(back.Match("Hex", "hex_core", v))
+		if !slices.Equal(a, b) {
+			t.Errorf("hex_core %s: %v before export, %v after", v, a, b)
+		}
+	}
+	if got := ids(back.Match("Hex", "hex_core", "0.3.0")); !slices.Equal(got, []string{"GHSA-hx9w-f2w9-9g96", "GHSA-q3cc-rr2c-87r6"}) {
+		t.Errorf("hex_core 0.3.0 after export: %v", got)
+	}
+}
