@@ -79,7 +79,7 @@ deleted with their jobs, logs and artifacts. Running runs are never touched.`,
 				db.SQL().ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
 			}
 			if asJSON {
-				return writeJSON(a.stdout, res)
+				return writeRunJSON(a.stdout, res)
 			}
 			verb := "deleted"
 			if dryRun {

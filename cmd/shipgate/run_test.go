@@ -225,3 +225,43 @@ func countProcs(cmdline string) int {
 	}
 	return n
 }
+
+func TestRunFlagsDryRunVarsMatrixVerbose(t *testing.T) {
+	_, wf := repo(t, `name: flags
+on: push
+jobs:
+  test:
+    strategy:
+      matrix: {go: ["1.21", "1.22"], os: [linux]}
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+          echo "go ${{ matrix.go }} level ${{ vars.LEVEL }}"
+          echo "::debug::a debug line"
+          echo "::group::Details"
+          echo "inside"
+          echo "::endgroup::"
+          echo "::warning file=main.go,line=7,col=2::check this"
+          echo "## Report ${{ matrix.go }}" >> $GITHUB_STEP_SUMMARY
+`)
+	out, _, code := run(t, "run", "-W", wf, "--plain", "--var", "LEVEL=3", "--matrix", "go:1.22", "--verbose")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	for _, w := range []string{"[test (1.22, linux)] go 1.22 level 3", "##[debug]a debug line", "##[group]Details", "Warning: check this (main.go:7:2)", "## Report 1.22"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	if strings.Contains(out, "1.21") {
+		t.Errorf("--matrix go:1.22 ran the 1.21 leg:\n%s", out)
+	}
+	out, _, code = run(t, "run", "-W", wf, "--plain", "--dry-run")
+	if code != 0 || strings.Contains(out, ")] go 1.2") || !strings.Contains(out, "dry run") {
+		t.Errorf("--dry-run executed steps or failed (%d):\n%s", code, out)
+	}
+	out, _, _ = run(t, "run", "-W", wf, "--plain")
+	if strings.Contains(out, "a debug line") {
+		t.Errorf("debug shown without --verbose:\n%s", out)
+	}
+}

@@ -72,7 +72,7 @@ by the next shipgate command that opens the store.`,
 				if list == nil {
 					list = []*store.Run{}
 				}
-				return writeJSON(a.stdout, list)
+				return writeRunJSON(a.stdout, list)
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tSTATUS\tWORKFLOW\tEVENT\tSTARTED\tTIME")
@@ -168,7 +168,7 @@ func (a *app) runsShowCmd() *cobra.Command {
 				return err
 			}
 			if asJSON {
-				return writeJSON(a.stdout, d)
+				return writeRunJSON(a.stdout, d)
 			}
 			fmt.Fprintf(a.stdout, "run %d  %s %s  %s (%s)  event %s  ref %s\n", run.ID, statusMark[run.Status], run.Status, run.WorkflowName, run.Workflow, run.Event, run.Ref)
 			if run.RerunOf != 0 {
@@ -222,7 +222,7 @@ func sortedKeys(m map[string]string) []string {
 	return sorted(out)
 }
 
-func writeJSON(w interface{ Write([]byte) (int, error) }, v any) error {
+func writeRunJSON(w interface{ Write([]byte) (int, error) }, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
