@@ -44,7 +44,10 @@ import (
 	"github.com/google/osv-scalibr/extractor/filesystem/language/java/archive"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/javascript/packagejson"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/python/wheelegg"
+	"github.com/google/osv-scalibr/extractor/filesystem/os/rpm"
+	rpmmeta "github.com/google/osv-scalibr/extractor/filesystem/os/rpm/metadata"
 	scalibrfs "github.com/google/osv-scalibr/fs"
+	scalibrinventory "github.com/google/osv-scalibr/inventory"
 	kgzip "github.com/klauspost/compress/gzip"
 	"github.com/package-url/packageurl-go"
 
@@ -127,6 +130,7 @@ type node struct {
 	layer int
 	hdr   tar.Header
 	data  []byte    // kept for OS databases and os-release
+	rpmdb bool      // data is an rpm database, read at the end
 	pkgs  []Package // packages read from the file when it was streamed
 }
 
@@ -136,6 +140,7 @@ type scanner struct {
 	layers   []Layer
 	probs    []string
 	exts     []filesystem.Extractor
+	rpm      filesystem.Extractor
 	tmp      string
 	statusAt map[int][]DpkgEntry // dpkg status as written by a layer (nil entry: whited out)
 }
@@ -167,6 +172,9 @@ func Scan(img v1.Image) (*Result, error) {
 			return nil, err
 		}
 		s.exts = append(s.exts, ex)
+	}
+	if s.rpm, err = rpm.New(&cpb.PluginConfig{}); err != nil {
+		return nil, err
 	}
 	tmp, err := os.MkdirTemp("", "shipgate-image-inv-")
 	if err != nil {
@@ -322,6 +330,13 @@ func (s *scanner) readFile(idx int, name string, n *node, r io.Reader) error {
 	}
 	info := n.hdr.FileInfo()
 	api := fileAPI{p: name, info: info}
+	if s.rpm.FileRequired(api) {
+		// The rpm database (Berkeley DB, NDB or SQLite) is read from a
+		// file by go-rpmdb, once the final tree is known.
+		data, err := io.ReadAll(r)
+		n.data, n.rpmdb = data, true
+		return err
+	}
 	var want []filesystem.Extractor
 	for _, ex := range s.exts {
 		if ex.Name() == gobinary.Name && !isELFCandidate(name, info) {
@@ -535,6 +550,12 @@ func (s *scanner) result() *Result {
 				pkgs = append(pkgs, pk)
 			}
 		}
+		if n.rpmdb {
+			for _, pk := range s.readRPM(p, n) {
+				pk.Layer, pk.Location = n.layer, "/"+p
+				pkgs = append(pkgs, pk)
+			}
+		}
 		for _, pk := range n.pkgs {
 			pk.Layer = n.layer
 			pk.Location = "/" + p
@@ -567,9 +588,75 @@ func (s *scanner) result() *Result {
 	return res
 }
 
+// readRPM writes the rpm database and os-release to a scratch tree and
+// runs osv-scalibr's rpm extractor on it (go-rpmdb opens files by path).
+func (s *scanner) readRPM(name string, n *node) []Package {
+	root, err := os.MkdirTemp(s.tmp, "rpm-")
+	if err != nil {
+		return nil
+	}
+	defer os.RemoveAll(root)
+	put := func(rel string, data []byte) error {
+		p := filepath.Join(root, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(p, data, 0o644)
+	}
+	if err := put(name, n.data); err != nil {
+		return nil
+	}
+	for _, p := range osReleasePaths {
+		if m, ok := s.files[p]; ok && m.data != nil {
+			_ = put(p, m.data)
+		}
+	}
+	if d := s.distroData(); d != nil {
+		_ = put("etc/os-release", d)
+	}
+	info := n.hdr.FileInfo()
+	inv, err := func() (inv scalibrinventory.Inventory, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("rpm reader failed: %v", r)
+			}
+		}()
+		return s.rpm.Extract(context.Background(), &filesystem.ScanInput{
+			FS: scalibrfs.DirFS(root), Path: name, Root: root, Info: info,
+			Reader: bytes.NewReader(n.data),
+		})
+	}()
+	if err != nil {
+		s.probs = append(s.probs, fmt.Sprintf("/%s: %v", name, err))
+		return nil
+	}
+	var out []Package
+	for _, sp := range inv.Packages {
+		p := Package{Type: "rpm", Name: sp.Name, Version: sp.Version, Ecosystem: sp.Ecosystem().String()}
+		if m, ok := sp.Metadata.(*rpmmeta.Metadata); ok {
+			p.Architecture = m.Architecture
+			if src := m.SourceRPM; src != "" {
+				// name-version-release.src.rpm: the source name is what
+				// Red Hat advisories name.
+				src = strings.TrimSuffix(src, ".src.rpm")
+				if i := strings.LastIndex(src, "-"); i > 0 {
+					if j := strings.LastIndex(src[:i], "-"); j > 0 && src[:j] != p.Name {
+						p.SourceName = src[:j]
+					}
+				}
+			}
+		}
+		if u := sp.PURL(); u != nil {
+			p.PURL = u.String()
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
 func typeRank(t string) int {
 	switch t {
-	case "deb", "apk":
+	case "deb", "apk", "rpm":
 		return 0
 	}
 	return 1
@@ -645,28 +732,7 @@ func (s *scanner) introduced(e DpkgEntry, top int) int {
 
 // distro reads os-release (following the usual etc -> usr/lib symlink).
 func (s *scanner) distro() *Distro {
-	var data []byte
-	for _, p := range osReleasePaths {
-		n, ok := s.files[p]
-		if !ok {
-			continue
-		}
-		if n.hdr.Typeflag == tar.TypeSymlink {
-			t := n.hdr.Linkname
-			if !path.IsAbs(t) {
-				t = path.Join(path.Dir("/"+p), t)
-			}
-			if m, ok := s.files[strings.TrimPrefix(path.Clean(t), "/")]; ok && m.data != nil {
-				data = m.data
-				break
-			}
-			continue
-		}
-		if n.data != nil {
-			data = n.data
-			break
-		}
-	}
+	data := s.distroData()
 	if data == nil {
 		return nil
 	}
@@ -692,6 +758,33 @@ func (s *scanner) distro() *Distro {
 		return nil
 	}
 	return d
+}
+
+// distroData is the content of os-release, or nil.
+func (s *scanner) distroData() []byte {
+	var data []byte
+	for _, p := range osReleasePaths {
+		n, ok := s.files[p]
+		if !ok {
+			continue
+		}
+		if n.hdr.Typeflag == tar.TypeSymlink {
+			t := n.hdr.Linkname
+			if !path.IsAbs(t) {
+				t = path.Join(path.Dir("/"+p), t)
+			}
+			if m, ok := s.files[strings.TrimPrefix(path.Clean(t), "/")]; ok && m.data != nil {
+				data = m.data
+				break
+			}
+			continue
+		}
+		if n.data != nil {
+			data = n.data
+			break
+		}
+	}
+	return data
 }
 
 // distroEcosystem gives the OSV ecosystem and purl namespace of a distro.

@@ -265,3 +265,35 @@ func TestAlpine(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestRPM reads a real rpm database: Rocky Linux 9.2's rpmdb.sqlite from
+// osv-scalibr's test data (in the module cache; 6 MB, so not copied here).
+func TestRPM(t *testing.T) {
+	dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/google/osv-scalibr").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	db, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(dir)), "extractor/filesystem/os/rpm/testdata/rpmdb.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	write(t, root, "etc/os-release", "NAME=\"Rocky Linux\"\nID=\"rocky\"\nVERSION_ID=\"9.2\"\nPRETTY_NAME=\"Rocky Linux 9.2 (Blue Onyx)\"\n")
+	write(t, root, "var/lib/rpm/rpmdb.sqlite", string(db))
+	res := scan(t, build(t, root))
+	byName := map[string]inventory.Package{}
+	for _, p := range res.Packages {
+		if p.Type != "rpm" || p.Location != "/var/lib/rpm/rpmdb.sqlite" || p.Layer != 0 {
+			t.Errorf("%+v", p)
+		}
+		byName[p.Name] = p
+	}
+	if len(res.Packages) < 100 {
+		t.Errorf("%d rpm packages, want the whole Rocky 9.2 base image", len(res.Packages))
+	}
+	for name, version := range map[string]string{"alternatives": "1.20-2.el9", "audit-libs": "3.0.7-103.el9", "basesystem": "11-13.el9"} {
+		if p := byName[name]; p.Version != version || !strings.HasPrefix(p.Ecosystem, "Rocky Linux") {
+			t.Errorf("%s: %+v", name, p)
+		}
+	}
+}
