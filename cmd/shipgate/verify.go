@@ -19,23 +19,25 @@ func (a *app) verifyCmd() *cobra.Command {
 		provenance string
 	)
 	c := &cobra.Command{
-		Use:   "verify ARTIFACT... --key PUB",
+		Use:   "verify ARTIFACT... [--key PUB]",
 		Short: "Verify a release's checksums, signatures and provenance",
 		Long: `verify checks each artifact offline: its SHA-256 against SHA256SUMS (beside
 the first artifact unless --checksums), its signature ARTIFACT.sig and the
 signature SHA256SUMS.sig with the public key, and, with --provenance, that
 the DSSE-signed SLSA provenance is signed by the key and names the
-artifact's digest. Any mismatch exits 1 and names the file that is wrong.`,
+artifact's digest. Any mismatch exits 1 and names the file that is wrong.
+Without --key only digests and provenance subjects are checked and the
+verdict is warn: signatures not checked.`,
 		Example: `  shipgate verify dist/release/v1.2.0/*.tar.gz --key cosign.pub
   shipgate verify app_1.2.0.tar.gz app_1.2.0.zip --key cosign.pub --provenance app_1.2.0.intoto.jsonl --json`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			if key == "" {
-				return usageError("--key PUB is required: the public key the release was signed with")
-			}
-			pub, err := os.ReadFile(key)
-			if err != nil {
-				return usageError("%v", err)
+			var pub []byte
+			if key != "" {
+				var err error
+				if pub, err = os.ReadFile(key); err != nil {
+					return usageError("%v", err)
+				}
 			}
 			checks, err := release.Verify(release.VerifyOptions{Artifacts: args, PublicKey: pub, Checksums: checksums, Provenance: provenance})
 			if err != nil {
@@ -62,8 +64,13 @@ func verifyReport(checks []release.Check) *gate.Report {
 		{ID: "verify/checksums", Description: "SHA256SUMS must be readable"},
 	}
 	var bad []string
+	skipped := 0
 	for _, ch := range checks {
 		tc := gate.TestCase{Name: ch.What + " " + ch.File, Class: "verify"}
+		if ch.Skipped {
+			tc.Skipped = ch.Message
+			skipped++
+		}
 		if !ch.OK {
 			r.Add(gate.Finding{Diagnostic: diag.Errorf(diag.Pos{File: ch.File}, "verify/"+ch.What, "%s", ch.Message)})
 			tc.Failure = ch.Message
@@ -72,10 +79,14 @@ func verifyReport(checks []release.Check) *gate.Report {
 		r.Tests = append(r.Tests, tc)
 	}
 	r.Metrics = []gate.Metric{{Name: "checks", Value: float64(len(checks))}, {Name: "failed", Value: float64(len(bad))}}
-	if len(bad) > 0 {
+	switch {
+	case len(bad) > 0:
 		r.Verdict = gate.Fail
 		r.Reason = fmt.Sprintf("%d of %d checks failed: %s", len(bad), len(checks), strings.Join(dedupe(bad), ", "))
-	} else {
+	case skipped > 0:
+		r.Verdict = gate.Warn
+		r.Reason = fmt.Sprintf("digests match, but %d signature check(s) were not made: pass --key", skipped)
+	default:
 		r.Verdict = gate.Pass
 		r.Reason = fmt.Sprintf("all %d checks passed (digests, signatures%s)", len(checks), map[bool]string{true: ", provenance", false: ""}[hasProvenance(checks)])
 	}
