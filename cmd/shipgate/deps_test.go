@@ -20,7 +20,7 @@ func TestDepsAuditCLI(t *testing.T) {
 	t.Setenv("GITHUB_STEP_SUMMARY", "")
 	sarif := filepath.Join(t.TempDir(), "deps.sarif")
 	code, out, errs := runCLI(t, "", "deps", "audit", erlmcp, "--db", osvCorpus, "--sarif", sarif)
-	if code != 1 || !strings.Contains(out, "deps: fail — 9 vulnerabilities in 3 of 21 packages") ||
+	if code != 1 || !strings.Contains(out, "deps: fail — 10 vulnerabilities in 4 of 21 packages") ||
 		!strings.Contains(out, "rebar.lock:5: cowboy 2.10.0: GHSA-jfc2-q6qh-g5x8 HIGH") {
 		t.Fatalf("exit %d\n%s%s", code, out, errs)
 	}
@@ -32,7 +32,7 @@ func TestDepsAuditCLI(t *testing.T) {
 		} `json:"runs"`
 	}
 	b, err := os.ReadFile(sarif)
-	if err != nil || json.Unmarshal(b, &s) != nil || len(s.Runs) != 1 || len(s.Runs[0].Results) != 9 {
+	if err != nil || json.Unmarshal(b, &s) != nil || len(s.Runs) != 1 || len(s.Runs[0].Results) != 10 {
 		t.Errorf("sarif: %v %s", err, b)
 	}
 

@@ -75,15 +75,17 @@ var knownEcosystems = map[string]bool{
 
 // LoadFor is Load with an optional filter (nil keeps everything).
 func LoadFor(f *Filter, paths ...string) (*DB, error) {
-	byID := map[string]*Record{}
+	var all []*Record
 	add := func(r *Record) {
 		if f != nil && !f.keep(r) {
-			return
+			// Keep a small stub: if another source has the same advisory
+			// for one of our packages, the merge still gets this one's
+			// aliases and severity. Stubs alone are dropped by New.
+			stub := *r
+			stub.Affected, stub.Details, stub.References = nil, "", nil
+			r = &stub
 		}
-		if old, ok := byID[r.ID]; ok && old.Modified >= r.Modified {
-			return
-		}
-		byID[r.ID] = r
+		all = append(all, r)
 	}
 	for _, root := range paths {
 		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -112,25 +114,29 @@ func LoadFor(f *Filter, paths ...string) (*DB, error) {
 			return nil, err
 		}
 	}
-	recs := make([]*Record, 0, len(byID))
-	for _, r := range byID {
-		recs = append(recs, r)
-	}
-	return New(recs...), nil
+	return New(all...), nil
 }
 
-// New builds a DB from records (the later-modified of two with one ID wins).
+// New builds a DB from records. Two records with one ID (the same
+// advisory from two sources, e.g. GHSA's OSV JSON and its
+// elixir-security-advisories copy) are merged: the later-modified one's
+// fields, plus the other's affected packages that it lacks and its aliases.
+// (GHSA names jose's Hex package "erlang-jose"; the mix_audit copy says
+// "jose": keeping both is what makes jose match.)
 func New(records ...*Record) *DB {
 	db := &DB{byPkg: map[string][]*Record{}}
 	byID := map[string]*Record{}
 	for _, r := range records {
-		if old, ok := byID[r.ID]; ok && old.Modified >= r.Modified {
+		if old, ok := byID[r.ID]; ok {
+			byID[r.ID] = merge(old, r)
 			continue
 		}
 		byID[r.ID] = r
 	}
 	for _, r := range byID {
-		db.Records = append(db.Records, r)
+		if len(r.Affected) > 0 {
+			db.Records = append(db.Records, r)
+		}
 	}
 	sort.Slice(db.Records, func(i, j int) bool { return db.Records[i].ID < db.Records[j].ID })
 	for _, r := range db.Records {
@@ -336,4 +342,32 @@ func yamlErr(path string, n ast.Node, msg string) error {
 		return fmt.Errorf("%s:%d:%d: %s", path, t.Position.Line, t.Position.Column, msg)
 	}
 	return fmt.Errorf("%s: %s", path, msg)
+}
+
+// merge combines two records with the same ID (see New). Inputs are not
+// modified.
+func merge(a, b *Record) *Record {
+	if b.Modified > a.Modified || (b.Modified == a.Modified && b.Source > a.Source) {
+		a, b = b, a
+	}
+	out := *a
+	out.Affected = append([]Affected{}, a.Affected...)
+	have := map[string]bool{}
+	for _, af := range a.Affected {
+		have[pkgKey(af.Package.Ecosystem, af.Package.Name)] = true
+	}
+	for _, af := range b.Affected {
+		if k := pkgKey(af.Package.Ecosystem, af.Package.Name); !have[k] {
+			have[k] = true
+			out.Affected = append(out.Affected, af)
+		}
+	}
+	out.Aliases = sortedUnique(append(append([]string{}, a.Aliases...), b.Aliases...))
+	if len(out.Severity) == 0 {
+		out.Severity = b.Severity
+	}
+	if out.DatabaseSpecific == nil {
+		out.DatabaseSpecific = b.DatabaseSpecific
+	}
+	return &out
 }

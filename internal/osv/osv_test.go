@@ -220,3 +220,27 @@ func TestLoadForFilter(t *testing.T) {
 		t.Errorf("hex_core 0.3.0 after export: %v", got)
 	}
 }
+
+// GHSA names jose's Hex package "erlang-jose"; the elixir-security-
+// advisories copy of the same advisory says "jose". Merged, jose matches,
+// with or without a filter, and keeps GHSA's fields.
+func TestSameIDFromTwoSourcesMerged(t *testing.T) {
+	f := NewFilter()
+	f.Add("Hex", "jose")
+	for name, load := range map[string]func() (*DB, error){
+		"all":      func() (*DB, error) { return Load("testdata/corpus") },
+		"filtered": func() (*DB, error) { return LoadFor(f, "testdata/corpus") },
+	} {
+		db, err := load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := db.Match("Hex", "jose", "1.11.1")
+		if len(got) != 1 || got[0].ID != "GHSA-9mg4-v392-8j68" || got[0].Fixed != "1.11.7" || got[0].Vector == "" {
+			t.Errorf("%s: %+v", name, got)
+		}
+		if len(db.Match("Hex", "jose", "1.11.7")) != 0 {
+			t.Errorf("%s: fixed version matched", name)
+		}
+	}
+}

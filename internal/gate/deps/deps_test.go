@@ -112,8 +112,8 @@ func compareWithOSVScanner(t *testing.T, golden, root string) int {
 // match the same way in both tools: erlmcp's rebar.lock rewritten as a
 // mix.lock, which osv-scanner reads.
 func TestSameHexFindingsAsOSVScanner(t *testing.T) {
-	if n := compareWithOSVScanner(t, "testdata/osv-scanner-v2.5.0/erlmcp-mix.json", "testdata/erlmcp-mix"); n != 3 {
-		t.Errorf("%d vulnerable packages, want 3 (cowboy, cowlib, gun)", n)
+	if n := compareWithOSVScanner(t, "testdata/osv-scanner-v2.5.0/erlmcp-mix.json", "testdata/erlmcp-mix"); n != 4 {
+		t.Errorf("%d vulnerable packages, want 4 (cowboy, cowlib, gun, jose)", n)
 	}
 }
 
@@ -153,7 +153,7 @@ func TestSameFindingsAsOSVScanner(t *testing.T) {
 }
 
 // erlmcp's rebar.lock: osv-scanner finds no package source at all; we
-// find the Hex advisories for cowboy, cowlib and gun.
+// find the Hex advisories for cowboy, cowlib, gun and jose.
 func TestRebarLockAudit(t *testing.T) {
 	r, res := audit(t, "testdata/erlmcp", nil)
 	if r.Verdict != gate.Fail {
@@ -166,7 +166,7 @@ func TestRebarLockAudit(t *testing.T) {
 			t.Errorf("finding without position: %+v", f.Package)
 		}
 	}
-	for _, want := range []string{"cowboy@2.10.0 GHSA-jfc2-q6qh-g5x8", "cowlib@2.12.1 GHSA-hv23-4qp7-8c8r", "gun@2.0.1 GHSA-w4f7-4cxr-rv3c"} {
+	for _, want := range []string{"cowboy@2.10.0 GHSA-jfc2-q6qh-g5x8", "cowlib@2.12.1 GHSA-hv23-4qp7-8c8r", "gun@2.0.1 GHSA-w4f7-4cxr-rv3c", "jose@1.11.1 GHSA-9mg4-v392-8j68"} {
 		if !got[want] {
 			t.Errorf("missing %s in %v", want, got)
 		}
