@@ -93,13 +93,16 @@ type testEnv struct {
 	tokens map[string]string
 }
 
-func newTestEnv(t *testing.T, extraConfig string) *testEnv {
+func newTestEnv(t *testing.T, extraConfig string, mods ...func(*Config)) *testEnv {
 	t.Helper()
 	root := t.TempDir()
 	repo := makeRepo(t, root)
 	cfg, err := LoadConfig(writeConfig(t, root, repo, extraConfig))
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, m := range mods {
+		m(cfg)
 	}
 	db, err := store.Open(context.Background(), filepath.Join(root, "state"))
 	if err != nil {
