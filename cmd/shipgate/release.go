@@ -104,7 +104,11 @@ func printRelease(w io.Writer, r *release.Result) {
 	if r.DryRun {
 		verb = "would release"
 	}
-	fmt.Fprintf(w, "release: %s %s (%s bump: %s; %d commits since %s)\n\n%s", verb, r.Version, r.Bump, r.Reason, r.Commits, from, r.Changelog)
+	ignored := ""
+	if r.Ignored > 0 {
+		ignored = fmt.Sprintf(", %d not conventional and ignored (see 'shipgate commits check')", r.Ignored)
+	}
+	fmt.Fprintf(w, "release: %s %s (%s bump: %s; %d commits since %s%s)\n\n%s", verb, r.Version, r.Bump, r.Reason, r.Commits, from, ignored, r.Changelog)
 	if len(r.Artifacts) > 0 || r.Notes != "" {
 		fmt.Fprintf(w, "\nfiles in %s:\n", r.Dir)
 		for _, a := range r.Artifacts {

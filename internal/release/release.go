@@ -58,13 +58,16 @@ type Artifact struct {
 // Result describes a release (or what it would be on a dry run).
 type Result struct {
 	// Skipped is set (with the reason) when nothing is releasable.
-	Skipped    string     `json:"skipped,omitempty"`
-	Previous   string     `json:"previous,omitempty"`
-	Version    string     `json:"version,omitempty"`
-	Bump       string     `json:"bump"`
-	Reason     string     `json:"reason"`
-	Commit     string     `json:"commit,omitempty"`
-	Commits    int        `json:"commits"`
+	Skipped  string `json:"skipped,omitempty"`
+	Previous string `json:"previous,omitempty"`
+	Version  string `json:"version,omitempty"`
+	Bump     string `json:"bump"`
+	Reason   string `json:"reason"`
+	Commit   string `json:"commit,omitempty"`
+	Commits  int    `json:"commits"`
+	// Ignored counts commits that are not conventional (merges aside):
+	// they do not move the version and are not in the changelog.
+	Ignored    int        `json:"ignored"`
 	Changelog  string     `json:"changelog,omitempty"`
 	Dir        string     `json:"dir,omitempty"`
 	Artifacts  []Artifact `json:"artifacts,omitempty"`
@@ -98,6 +101,11 @@ func Plan(ctx context.Context, o Options) (*Result, error) {
 	}
 	r.Commit = strings.TrimSpace(head)
 	r.Commits = len(cs)
+	for _, c := range cs {
+		if !c.Valid && !c.Merge {
+			r.Ignored++
+		}
+	}
 	bump, reason := BumpFor(cs)
 	r.Bump, r.Reason = bump.String(), reason
 	if bump == NoBump {
