@@ -132,6 +132,8 @@ Exit codes: 0 success (warnings allowed), 1 a gate or run failed,
 		a.releaseCmd(),
 		a.keysCmd(),
 		a.verifyCmd(),
+		// Deployments.
+		a.deployCmd(), a.doraCmd(),
 	)
 	return root
 }

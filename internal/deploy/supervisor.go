@@ -341,6 +341,9 @@ func (s *Supervisor) startReplica(t *track, r *replica) error {
 	s.logf("started %s pid %d on 127.0.0.1:%d", r.name, cmd.Process.Pid, r.port)
 	go func() {
 		err := cmd.Wait()
+		// Whatever the replica's shell left behind goes with it, or the
+		// port would stay taken for the restart.
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		logf.Close()
 		close(exited)
 		r.healthy.Store(false)
