@@ -265,3 +265,49 @@ jobs:
 		t.Errorf("debug shown without --verbose:\n%s", out)
 	}
 }
+
+// Ctrl-C (SIGINT) cancels the run cleanly: the running step's processes
+// are killed, the always() step runs, the run is recorded cancelled, exit 1.
+func TestCtrlCCancelsRun(t *testing.T) {
+	ws, wf := repo(t, "on: push\njobs:\n  j:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo started; sleep 71 & sleep 71\n      - if: always()\n        run: echo cleanup-ran\n")
+	store := filepath.Join(ws, ".shipgate")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperShipgateMain$")
+	cmd.Env = append(os.Environ(), "SHIPGATE_HELPER_ARGS="+strings.Join([]string{"run", "-W", wf, "--plain", "--store", store, "--grace", "500ms"}, "\x1f"))
+	var outb, errb strings.Builder
+	pr, pw, _ := os.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	buf := make([]byte, 4096)
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(outb.String(), "[j] started\n") && time.Now().Before(deadline) {
+		n, err := pr.Read(buf)
+		outb.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	cmd.Process.Signal(os.Interrupt)
+	for {
+		n, err := pr.Read(buf)
+		outb.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	err := cmd.Wait()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	}
+	out := outb.String()
+	if code != 1 || !strings.Contains(errb.String(), "cancelling the run") || !strings.Contains(out, "cleanup-ran") || !strings.Contains(out, "run 1: cancelled") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errb.String())
+	}
+	if n := countProcs("sleep 71"); n != 0 {
+		t.Errorf("%d processes of the cancelled step are alive", n)
+	}
+}

@@ -36,6 +36,8 @@ type runView struct {
 
 type jobLine struct {
 	name, status string
+	jobID        string
+	placeholder  bool // queued under the job's name; the first leg takes it over
 	start, end   time.Time
 	step         string
 }
@@ -86,13 +88,30 @@ var statusMark = map[string]string{
 	store.StatusSkipped: "-", store.StatusCancelled: "⊘",
 }
 
-func (v *runView) job(name string) *jobLine {
-	j := v.byName[name]
-	if j == nil {
-		j = &jobLine{name: name, status: "queued"}
-		v.byName[name] = j
-		v.jobs = append(v.jobs, j)
+// job finds the line for a job or leg. A leg's first event takes over the
+// line its job was queued under, so the board keeps plan order.
+func (v *runView) job(jobID, name string) *jobLine {
+	if j := v.byName[name]; j != nil {
+		return j
 	}
+	for i, j := range v.jobs {
+		if j.placeholder && j.jobID == jobID && jobID != "" {
+			delete(v.byName, j.name)
+			j.name, j.placeholder = name, false
+			v.byName[name] = j
+			return j
+		}
+		// Later legs go right after the job's other lines.
+		if j.jobID == jobID && jobID != "" && (i+1 == len(v.jobs) || v.jobs[i+1].jobID != jobID) {
+			n := &jobLine{name: name, status: "queued", jobID: jobID}
+			v.jobs = append(v.jobs[:i+1], append([]*jobLine{n}, v.jobs[i+1:]...)...)
+			v.byName[name] = n
+			return n
+		}
+	}
+	j := &jobLine{name: name, status: "queued", jobID: jobID}
+	v.byName[name] = j
+	v.jobs = append(v.jobs, j)
 	return j
 }
 
@@ -112,15 +131,15 @@ func (v *runView) event(e engine.Event) {
 			fmt.Fprintf(v.w, "run %d: %s (%d job(s))\n", e.RunID, e.Text, e.Total)
 		}
 	case "job_queued":
-		v.job(e.Job)
+		v.job(e.JobID, e.Job).placeholder = true
 	case "job_started":
-		j := v.job(e.Job)
+		j := v.job(e.JobID, e.Job)
 		j.status, j.start = "running", e.Time
 		if v.plain {
 			fmt.Fprintf(v.w, "[%s] started\n", e.Job)
 		}
 	case "step_started":
-		v.job(e.Job).step = e.Step
+		v.job(e.JobID, e.Job).step = e.Step
 	case "log":
 		t := append(v.tails[e.Job], e.Text)
 		if len(t) > 30 {
@@ -143,7 +162,7 @@ func (v *runView) event(e engine.Event) {
 			v.print(fmt.Sprintf("[%s] %s%s: %s", e.Job, e.Level, where, e.Text))
 		}
 	case "job_finished":
-		j := v.job(e.Job)
+		j := v.job(e.JobID, e.Job)
 		j.status, j.end = e.Status, e.Time
 		if j.start.IsZero() {
 			j.start = e.Time

@@ -272,6 +272,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	defer os.RemoveAll(r.tempDir)
 	r.emit(Event{Type: "run_started", Total: len(g.Order), Text: opts.Workflow.Name.Value})
+	for _, id := range g.Order {
+		// Every job is queued from the start; matrix legs get their own
+		// names when they start.
+		r.emit(Event{Type: "job_queued", JobID: id, Job: plan.JobName(opts.Workflow.Job(id), nil, &expr.Context{Contexts: base})})
+	}
 
 	// 2. schedule: one goroutine per job, each waiting for its own needs.
 	for _, id := range g.Order {
@@ -314,6 +319,17 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if r.isCancelled() && res.Status == store.StatusSuccess {
 		res.Status = store.StatusCancelled
 	}
+	// Summaries in job order, then step order: deterministic output.
+	pos := map[string]int{}
+	for i, j := range res.Jobs {
+		pos[j.Name] = i
+	}
+	slices.SortStableFunc(r.summaries, func(a, b store.Summary) int {
+		if pos[a.Job] != pos[b.Job] {
+			return pos[a.Job] - pos[b.Job]
+		}
+		return a.Step - b.Step
+	})
 	res.Summaries = r.summaries
 	if opts.Runs != nil {
 		if err := opts.Runs.FinishRun(context.WithoutCancel(ctx), r.id, res.Status); err != nil {

@@ -153,7 +153,6 @@ func (r *run) runJob(ctx context.Context, id string, order int) {
 	contexts["needs"] = needs
 
 	name := plan.JobName(j, nil, &expr.Context{Contexts: contexts})
-	r.emit(Event{Type: "job_queued", Job: name, JobID: id})
 	ec := &expr.Context{Contexts: contexts, Status: sf, HashFiles: r.hashFiles}
 	run, err := expr.Condition(j.If.Value, ec)
 	if err != nil {
