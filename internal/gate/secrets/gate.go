@@ -254,6 +254,9 @@ func shortDescription(desc, id string) string {
 	if desc == "" {
 		return id
 	}
+	if i := strings.Index(desc, " ("); i > 0 {
+		desc = desc[:i]
+	}
 	if i := strings.Index(desc, ", "); i > 0 && i < 80 {
 		desc = desc[:i]
 	}
