@@ -101,6 +101,8 @@ type Row struct {
 type Comparison struct {
 	Options Options `json:"options"`
 	Rows    []Row   `json:"rows"`
+	// Summary holds benchstat's geomean rows (see Geomeans).
+	Summary []Geomean `json:"geomeans,omitempty"`
 }
 
 func summarise(sr *Series, o Options) (*benchmath.Sample, benchmath.Assumption, *Cell) {
@@ -166,6 +168,7 @@ func Compare(base, new *Set, o Options) *Comparison {
 		}
 		c.Rows = append(c.Rows, row)
 	}
+	c.Summary = c.Geomeans()
 	return c
 }
 
@@ -329,6 +332,10 @@ func (c *Comparison) markdown() string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s%s |\n",
 			mdCell(row.label()), mdCell(row.Unit), row.side(row.Base, base), row.side(row.New, nw), delta, test, statusIcon(row.Status), row.Status)
 	}
+	for _, g := range c.Summary {
+		base, nw, delta := g.Cells()
+		fmt.Fprintf(&b, "| _geomean_ | %s | %s | %s | %s | | |\n", mdCell(g.Unit), base, nw, delta)
+	}
 	return b.String()
 }
 
@@ -383,6 +390,12 @@ func (c *Comparison) WriteTable(w io.Writer) error {
 				vs += " (" + test + ")"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", row.label(), row.side(row.Base, base), row.side(row.New, nw), vs, row.Status)
+		}
+		for _, g := range c.Summary {
+			if g.Pkg == k.pkg && g.Unit == k.unit {
+				base, nw, delta := g.Cells()
+				fmt.Fprintf(tw, "geomean\t%s\t%s\t%s\n", base, nw, delta)
+			}
 		}
 	}
 	return tw.Flush()

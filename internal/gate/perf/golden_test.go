@@ -109,6 +109,8 @@ type goldenTable struct {
 	cols []string
 	rows map[string][]goldenCell
 	rowN []string
+	// geomean is the summary row's cells, footnote marks dropped.
+	geomean []string
 }
 
 func parseTextGolden(t *testing.T, text string) []goldenTable {
@@ -131,6 +133,11 @@ func parseTextGolden(t *testing.T, text string) []goldenTable {
 			f := strings.Fields(ls[i])
 			name := f[0]
 			if name == "geomean" {
+				for _, tok := range f[1:] {
+					if !strings.ContainsAny(tok, "¹²³⁴⁵⁶") {
+						tb.geomean = append(tb.geomean, tok)
+					}
+				}
 				continue
 			}
 			rest := strings.TrimPrefix(strings.TrimLeft(ls[i], " "), name)
@@ -175,7 +182,15 @@ func TestBenchstatGoldens(t *testing.T) {
 				rows := 0
 				for _, l := range strings.Split(string(data), "\n") {
 					f := strings.Split(l, ",")
-					if len(f) != 7 || f[0] == "" || f[0] == "geomean" {
+					if len(f) == 7 && f[0] == "geomean" {
+						g := cmp.Geomeans()[0]
+						check("geomean base", f[1], fmt.Sprint(*g.Base))
+						check("geomean new", f[3], fmt.Sprint(*g.New))
+						_, _, d := g.Cells()
+						check("geomean delta", f[5], d)
+						continue
+					}
+					if len(f) != 7 || f[0] == "" {
 						continue
 					}
 					rows++
@@ -207,6 +222,31 @@ func TestBenchstatGoldens(t *testing.T) {
 				cmps := map[string]*Comparison{}
 				for _, col := range tb.cols[1:] {
 					cmps[col] = Compare(sets[cols[0]], sets[col], DefaultOptions())
+				}
+				if len(tb.rowN) > 1 {
+					// The geomean row: base, then per column new and
+					// delta, as benchstat lays it out.
+					var got []string
+					for j, col := range tb.cols[1:] {
+						var g *Geomean
+						for _, x := range cmps[col].Geomeans() {
+							if x.Unit == tb.unit {
+								g = &x
+							}
+						}
+						if g == nil {
+							t.Fatalf("no geomean for %s", tb.unit)
+						}
+						b, n, d := g.Cells()
+						if j == 0 && b != "" {
+							got = append(got, b)
+						}
+						if n != "" {
+							got = append(got, n)
+						}
+						got = append(got, d)
+					}
+					check(tb.unit+" geomean row", strings.Join(tb.geomean, " "), strings.Join(got, " "))
 				}
 				for _, name := range tb.rowN {
 					cells := tb.rows[name]
