@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/shipgate/shipgate/internal/actions"
+	"github.com/shipgate/shipgate/internal/diag"
 	"github.com/shipgate/shipgate/internal/engine"
 	"github.com/shipgate/shipgate/internal/event"
 	"github.com/shipgate/shipgate/internal/executor/host"
@@ -114,6 +115,12 @@ func (s *Server) items(t *trigger) ([]*store.QueueItem, error) {
 		if ok, _ := plan.Triggered(wf, ev.Plan); !ok {
 			if t.only != "" {
 				return nil, fmt.Errorf("%s has no on: %s trigger for ref %s", f, t.name, ev.Plan.Ref)
+			}
+			continue
+		}
+		if _, ds := plan.Inputs(wf, ev.Plan); diag.HasErrors(ds) {
+			if t.only != "" {
+				return nil, fmt.Errorf("%s: %s", f, (&engine.InputError{Diags: ds}).Error())
 			}
 			continue
 		}
