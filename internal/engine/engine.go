@@ -149,7 +149,6 @@ type JobResult struct {
 	// continued is set for a failed leg of a job with continue-on-error.
 	continued bool
 	order     int
-	storeID   int64
 	leg       int
 }
 
@@ -195,6 +194,8 @@ type run struct {
 	legs      []*JobResult
 	summaries []store.Summary
 	ctx       context.Context
+	writes    chan func(context.Context, *store.Runs)
+	writer    sync.WaitGroup
 	names     map[string]int
 	eventOnce sync.Once
 }
@@ -263,6 +264,16 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			return nil, err
 		}
 		r.id = id
+		// Records are written by one goroutine, in order, off the jobs'
+		// critical path; Run waits for it before finishing the run.
+		r.writes = make(chan func(context.Context, *store.Runs), 4096)
+		r.writer.Add(1)
+		go func() {
+			defer r.writer.Done()
+			for fn := range r.writes {
+				fn(context.Background(), opts.Runs)
+			}
+		}()
 	} else {
 		r.id = time.Now().UnixNano() / 1e6
 	}
@@ -332,12 +343,22 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	})
 	res.Summaries = r.summaries
 	if opts.Runs != nil {
+		close(r.writes)
+		r.writer.Wait()
 		if err := opts.Runs.FinishRun(context.WithoutCancel(ctx), r.id, res.Status); err != nil {
 			return res, err
 		}
 	}
 	r.emit(Event{Type: "run_finished", Status: res.Status, Elapsed: res.Elapsed.Seconds()})
 	return res, nil
+}
+
+// write queues a store write; fn runs on the writer goroutine, after every
+// write queued before it. Nothing happens without a store.
+func (r *run) write(fn func(ctx context.Context, runs *store.Runs)) {
+	if r.writes != nil {
+		r.writes <- fn
+	}
 }
 
 // isCancelled reports whether the run was cancelled (Ctrl-C).

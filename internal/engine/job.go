@@ -35,7 +35,7 @@ type leg struct {
 	env      map[string]string // from GITHUB_ENV (and ::set-env::)
 	path     []string          // from GITHUB_PATH, most recent first
 	exJob    *executor.Job
-	storeID  int64
+	rec      *store.Job // its store record (ID set by the writer); nil without a store
 	jobCtx   context.Context
 	seq      int // step file counter
 
@@ -66,10 +66,8 @@ func (r *run) runLeg(ctx context.Context, j *workflow.Job, name string, matrix m
 	if r.opts.Runs != nil {
 		m, _ := json.Marshal(matrix)
 		rec := &store.Job{RunID: r.id, Key: j.ID, Name: r.uniqueName(name), Matrix: m, Status: store.StatusRunning, StartedAt: &start}
-		if _, err := r.opts.Runs.AddJob(context.WithoutCancel(ctx), rec); err == nil {
-			l.storeID = rec.ID
-			jr.storeID = rec.ID
-		}
+		l.rec = rec
+		r.write(func(ctx context.Context, runs *store.Runs) { runs.AddJob(ctx, rec) })
 	}
 	r.emit(Event{Type: "job_started", Job: name, JobID: j.ID})
 
@@ -133,9 +131,12 @@ func (r *run) runLeg(ctx context.Context, j *workflow.Job, name string, matrix m
 		cancel()
 	}
 	jr.Status, jr.Outputs, jr.Elapsed = status, outputs, time.Since(start)
-	if r.opts.Runs != nil && l.storeID != 0 {
+	if rec := l.rec; rec != nil {
 		now := time.Now()
-		r.opts.Runs.FinishJob(context.WithoutCancel(ctx), &store.Job{ID: l.storeID, Status: status, Outputs: outputs, StartedAt: &start, FinishedAt: &now}, l.takeLogs())
+		lines := l.takeLogs()
+		r.write(func(ctx context.Context, runs *store.Runs) {
+			runs.FinishJob(ctx, &store.Job{ID: rec.ID, Status: status, Outputs: outputs, StartedAt: &start, FinishedAt: &now}, lines)
+		})
 	}
 	r.addLeg(jr)
 	r.emit(Event{Type: "job_finished", Job: name, JobID: j.ID, Status: status, Elapsed: jr.Elapsed.Seconds(), Outputs: outputs})
@@ -237,15 +238,17 @@ func (l *leg) takeLogs() []store.LogLine {
 
 func (l *leg) flush(ctx context.Context) {
 	lines := l.takeLogs()
-	if l.r.opts.Runs != nil && l.storeID != 0 && len(lines) > 0 {
-		l.r.opts.Runs.AppendLogs(ctx, l.storeID, lines)
+	if rec := l.rec; rec != nil && len(lines) > 0 {
+		l.r.write(func(ctx context.Context, runs *store.Runs) { runs.AppendLogs(ctx, rec.ID, lines) })
 	}
 }
 
 func (r *run) annotate(l *leg, step int, level, msg string) {
 	msg = r.masker.Mask(msg)
-	if r.opts.Runs != nil && l.storeID != 0 {
-		r.opts.Runs.AddAnnotation(context.Background(), &store.Annotation{JobID: l.storeID, Step: step, Level: level, Message: msg})
+	if rec := l.rec; rec != nil {
+		r.write(func(ctx context.Context, runs *store.Runs) {
+			runs.AddAnnotation(ctx, &store.Annotation{JobID: rec.ID, Step: step, Level: level, Message: msg})
+		})
 	}
 	r.emit(Event{Type: "annotation", Job: l.name, JobID: l.job.ID, Level: level, Text: msg})
 }

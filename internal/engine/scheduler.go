@@ -319,8 +319,7 @@ func (r *run) recordSkipped(ctx context.Context, id, name string, order int, sta
 	if r.opts.Runs != nil {
 		now := time.Now()
 		rec := &store.Job{RunID: r.id, Key: id, Name: r.uniqueName(name), Status: status, FinishedAt: &now}
-		r.opts.Runs.AddJob(context.WithoutCancel(ctx), rec)
-		jr.storeID = rec.ID
+		r.write(func(ctx context.Context, runs *store.Runs) { runs.AddJob(ctx, rec) })
 	}
 	r.addLeg(jr)
 	r.emit(Event{Type: "job_finished", Job: name, JobID: id, Status: status})
@@ -332,11 +331,13 @@ func (r *run) jobError(ctx context.Context, id, name string, order int, msg stri
 	if r.opts.Runs != nil {
 		now := time.Now()
 		rec := &store.Job{RunID: r.id, Key: id, Name: r.uniqueName(name), Status: store.StatusFailure, StartedAt: &now, FinishedAt: &now}
-		if _, err := r.opts.Runs.AddJob(context.WithoutCancel(ctx), rec); err == nil {
-			jr.storeID = rec.ID
-			r.opts.Runs.AddAnnotation(context.WithoutCancel(ctx), &store.Annotation{JobID: rec.ID, Level: "error", Message: r.masker.Mask(msg)})
-			r.opts.Runs.AppendLogs(context.WithoutCancel(ctx), rec.ID, []store.LogLine{{Time: now, Text: "Error: " + r.masker.Mask(msg)}})
-		}
+		masked := r.masker.Mask(msg)
+		r.write(func(ctx context.Context, runs *store.Runs) {
+			if _, err := runs.AddJob(ctx, rec); err == nil {
+				runs.AddAnnotation(ctx, &store.Annotation{JobID: rec.ID, Level: "error", Message: masked})
+				runs.AppendLogs(ctx, rec.ID, []store.LogLine{{Time: now, Text: "Error: " + masked}})
+			}
+		})
 	}
 	r.addLeg(jr)
 	r.emit(Event{Type: "annotation", Job: name, JobID: id, Level: "error", Text: r.masker.Mask(msg)})

@@ -147,13 +147,17 @@ func (l *leg) finishStep(sc *scope, s *workflow.Step, idx int, name string, star
 	l.mu.Lock()
 	l.steps = append(l.steps, sr)
 	l.mu.Unlock()
-	if r.opts.Runs != nil && l.storeID != 0 {
+	if job := l.rec; job != nil {
 		now := time.Now()
-		rec := &store.Step{JobID: l.storeID, Index: idx, Key: s.ID.Value, Name: name, Outcome: out.outcome, Conclusion: conclusion, FinishedAt: &now}
+		rec := &store.Step{Index: idx, Key: s.ID.Value, Name: name, Outcome: out.outcome, Conclusion: conclusion, FinishedAt: &now}
 		if out.outcome != store.StatusSkipped {
 			rec.StartedAt = &start
 		}
-		r.opts.Runs.FinishStep(context.Background(), rec, l.takeLogs())
+		lines := l.takeLogs()
+		r.write(func(ctx context.Context, runs *store.Runs) {
+			rec.JobID = job.ID
+			runs.FinishStep(ctx, rec, lines)
+		})
 	}
 	r.emit(Event{Type: "step_finished", Job: l.name, JobID: l.job.ID, Step: name, Status: conclusion, Elapsed: time.Since(start).Seconds()})
 }
@@ -196,9 +200,12 @@ func (l *leg) output(idx int, env map[string]string, outputs map[string]string) 
 					title = e.Title + ": "
 				}
 				l.log(idx, fmt.Sprintf("%s: %s%s%s", prefix, title, e.Text, where))
-				a := &store.Annotation{JobID: l.storeID, Step: idx, Level: e.Level, File: e.File, Line: e.Line, Col: e.Col, EndLine: e.EndLine, EndCol: e.EndCol, Title: e.Title, Message: e.Text}
-				if r.opts.Runs != nil && l.storeID != 0 {
-					r.opts.Runs.AddAnnotation(context.Background(), a)
+				a := &store.Annotation{Step: idx, Level: e.Level, File: e.File, Line: e.Line, Col: e.Col, EndLine: e.EndLine, EndCol: e.EndCol, Title: e.Title, Message: e.Text}
+				if job := l.rec; job != nil {
+					r.write(func(ctx context.Context, runs *store.Runs) {
+						a.JobID = job.ID
+						runs.AddAnnotation(ctx, a)
+					})
 				}
 				r.emit(Event{Type: "annotation", Job: l.name, JobID: l.job.ID, Level: e.Level, Text: title + e.Text, File: e.File, Line: e.Line, Col: e.Col})
 			case steprun.SetOutput:
@@ -238,9 +245,8 @@ func (l *leg) applyFiles(idx int, files *steprun.Files, outputs map[string]strin
 		l.r.mu.Lock()
 		l.r.summaries = append(l.r.summaries, store.Summary{Job: l.name, Step: idx, Markdown: md})
 		l.r.mu.Unlock()
-		if l.r.opts.Runs != nil && l.storeID != 0 {
-			// A composite's inner steps append to the same step's summary.
-			l.r.opts.Runs.AddSummary(context.Background(), l.storeID, idx, md)
+		if job := l.rec; job != nil {
+			l.r.write(func(ctx context.Context, runs *store.Runs) { runs.AddSummary(ctx, job.ID, idx, md) })
 		}
 	}
 	return nil
