@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"path"
 	"strconv"
 	"strings"
 )
@@ -108,7 +109,7 @@ func (d *Detector) scanGitLog(ctx context.Context, r io.Reader, stats *Stats, em
 				} else {
 					file = strings.TrimPrefix(p, "b/")
 				}
-				skipped = file == "" || allowedByPathOrCommit(d.cfg.Allowlists, file, base.Commit)
+				skipped = file == "" || path.Base(file) == BaselineName || allowedByPathOrCommit(d.cfg.Allowlists, file, base.Commit)
 				if !skipped {
 					stats.Files++
 					for _, f := range d.pathFindings(file, base) {

@@ -180,6 +180,10 @@ func (d *Detector) scanStream(ctx context.Context, st *scratch, r io.Reader, nam
 
 var errBinary = errors.New("binary file")
 
+// BaselineName is detect-secrets' baseline file name; such files hold hashes
+// that look like secrets and are never scanned (as detect-secrets does).
+const BaselineName = ".secrets.baseline"
+
 // pathFindings reports the path-only rules (no regex) that match path: the
 // file itself is the finding (a .p12 keystore, say).
 func (d *Detector) pathFindings(path string, base Finding) []Finding {
@@ -336,7 +340,7 @@ func (d *Detector) walk(ctx context.Context, root string, opt ScanOptions, stats
 			atomic.AddInt64(&stats.Ignored, 1)
 			return nil
 		}
-		if skip[rel] || allowedByPathOrCommit(d.cfg.Allowlists, rel, "") {
+		if skip[rel] || de.Name() == BaselineName || allowedByPathOrCommit(d.cfg.Allowlists, rel, "") {
 			atomic.AddInt64(&stats.SkippedAllow, 1)
 			return nil
 		}

@@ -53,13 +53,14 @@ func summary(fs []Finding) []string {
 func TestScanDir(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{
-		".gitignore":         "ignored/\n*.log\n!keep.log\n",
-		"app/config.env":     "# settings\nGITHUB_TOKEN=" + fakeGitHubPAT + "\n",
-		"app/allowed.env":    "GITHUB_TOKEN=" + fakeGitHubPAT + " # gitleaks:allow\nTOKEN2=" + fakeGitHubPAT + " # shipgate:allow\naws = \"" + fakeAWSKey + "\" # pragma: allowlist secret\n# pragma: allowlist nextline secret\nTOKEN3=" + fakeGitHubPAT + "\n",
-		"ignored/secret.env": "GITHUB_TOKEN=" + fakeGitHubPAT + "\n",
-		"debug.log":          "GITHUB_TOKEN=" + fakeGitHubPAT + "\n",
-		"keep.log":           "x\n  aws_key = \"" + fakeAWSKey + "\"\n",
-		"bin/blob":           "\x00\x01\x02GITHUB_TOKEN=" + fakeGitHubPAT + "\n",
+		".gitignore":            "ignored/\n*.log\n!keep.log\n",
+		"app/config.env":        "# settings\nGITHUB_TOKEN=" + fakeGitHubPAT + "\n",
+		"app/allowed.env":       "GITHUB_TOKEN=" + fakeGitHubPAT + " # gitleaks:allow\nTOKEN2=" + fakeGitHubPAT + " # shipgate:allow\naws = \"" + fakeAWSKey + "\" # pragma: allowlist secret\n# pragma: allowlist nextline secret\nTOKEN3=" + fakeGitHubPAT + "\n",
+		"ignored/secret.env":    "GITHUB_TOKEN=" + fakeGitHubPAT + "\n",
+		"debug.log":             "GITHUB_TOKEN=" + fakeGitHubPAT + "\n",
+		"keep.log":              "x\n  aws_key = \"" + fakeAWSKey + "\"\n",
+		"bin/blob":              "\x00\x01\x02GITHUB_TOKEN=" + fakeGitHubPAT + "\n",
+		"sub/.secrets.baseline": `{"results": {"a": [{"type": "x", "filename": "a", "hashed_secret": "f9bf03766b6203a7fd9a1504bc361b626364baf3"}]}}`,
 	})
 	d := defaultDetector(t)
 	fs, st, err := d.ScanDir(context.Background(), dir, ScanOptions{})
