@@ -63,9 +63,9 @@ func FuzzParseJSON(f *testing.F) {
 }
 
 func FuzzParseToolText(f *testing.F) {
-	addSeeds(f, "testdata/gab/*.txt")
+	addSeeds(f, "testdata/gab/*.txt", "testdata/gab-history/*.js")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, format := range []string{"", "cargo", "benchmarkjs", "benchmarkluau", "catch2"} {
+		for _, format := range []string{"", "cargo", "benchmarkjs", "benchmarkluau", "catch2", "gab-history"} {
 			checkParse(t, data, format)
 		}
 	})

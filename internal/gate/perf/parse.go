@@ -24,8 +24,12 @@ var Formats = []string{
 	"auto", "go", "plain",
 	"customSmallerIsBetter", "customBiggerIsBetter",
 	"cargo", "benchmarkjs", "benchmarkluau", "catch2", "pytest", "googlecpp",
-	"jmh", "julia", "benchmarkdotnet", "cargo-criterion",
+	"jmh", "julia", "benchmarkdotnet", "cargo-criterion", "gab-history",
 }
+
+// HistoryWindow is how many of the most recent commits of a
+// github-action-benchmark history (data.js) make the baseline sample.
+const HistoryWindow = 10
 
 // Result is one measurement as a github-action-benchmark tool extractor
 // yields it: the shape the action stores, before units are normalised.
@@ -63,6 +67,12 @@ func Parse(file string, data []byte, format string) (*Set, error) {
 	}
 	var set *Set
 	switch format {
+	case "gab-history":
+		s, err := parseHistory(file, data)
+		if err != nil {
+			return nil, err
+		}
+		set = s
 	case "go":
 		s, err := parseGo(file, data)
 		if err != nil {
@@ -138,6 +148,9 @@ func Detect(data []byte) string {
 	}
 	if trim[0] == '[' || trim[0] == '{' {
 		return detectJSON(trim)
+	}
+	if bytes.HasPrefix(trim, []byte("window.BENCHMARK_DATA")) {
+		return "gab-history"
 	}
 	switch {
 	case reGoLine.Match(data):
@@ -799,4 +812,58 @@ func parseCriterion(file string, data []byte) ([]Result, error) {
 		out = append(out, Result{Name: m.ID, Value: m.Median.Estimate, Unit: unit, Line: i + 1})
 	}
 	return out, nil
+}
+
+// parseHistory reads github-action-benchmark's stored history (the data.js
+// it commits to gh-pages: "window.BENCHMARK_DATA = {...}"): for every
+// benchmark, the values of the last HistoryWindow commits become its
+// samples, so a history can serve as a baseline.
+func parseHistory(file string, data []byte) (*Set, error) {
+	const what = "github-action-benchmark history (window.BENCHMARK_DATA = {...})"
+	start := bytes.IndexByte(data, '{')
+	end := bytes.LastIndexByte(data, '}')
+	if start < 0 || end < start {
+		return nil, perr(file, 1, 1, "%s: no JSON object", what)
+	}
+	var doc struct {
+		Entries map[string][]struct {
+			Tool    string `json:"tool"`
+			Benches []struct {
+				Name  string  `json:"name"`
+				Value float64 `json:"value"`
+				Unit  string  `json:"unit"`
+			} `json:"benches"`
+		} `json:"entries"`
+	}
+	if err := json.Unmarshal(data[start:end+1], &doc); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			l, c := lineCol(data, int64(start)+se.Offset-1)
+			return nil, perr(file, l, c, "%s: %v", what, se)
+		}
+		return nil, perr(file, 0, 0, "%s: %v", what, err)
+	}
+	suites := make([]string, 0, len(doc.Entries))
+	for name := range doc.Entries {
+		suites = append(suites, name)
+	}
+	slices.Sort(suites)
+	set := NewSet()
+	for _, suite := range suites {
+		runs := doc.Entries[suite]
+		if len(runs) > HistoryWindow {
+			runs = runs[len(runs)-HistoryWindow:]
+		}
+		for _, run := range runs {
+			for _, b := range run.Benches {
+				v, unit := normaliseUnit(b.Value, b.Unit)
+				better := toolBetter(run.Tool, unit)
+				if run.Tool == "benchmarkjs" || run.Tool == "pytest" {
+					better = HigherIsBetter
+				}
+				set.Add(Key{Name: b.Name, Unit: unit}, v, better, diag.Pos{File: file})
+			}
+		}
+	}
+	return set, nil
 }
