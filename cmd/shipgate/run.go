@@ -19,6 +19,7 @@ import (
 	"github.com/shipgate/shipgate/internal/diag"
 	"github.com/shipgate/shipgate/internal/engine"
 	"github.com/shipgate/shipgate/internal/executor/host"
+	"github.com/shipgate/shipgate/internal/plan"
 	"github.com/shipgate/shipgate/internal/store"
 	"github.com/shipgate/shipgate/internal/workflow"
 	"github.com/spf13/cobra"
@@ -315,6 +316,19 @@ func (a *app) run(ctx context.Context, f *runFlags, rerunOf int64, reuse map[str
 	ev, err := f.wf.loadEvent()
 	if err != nil {
 		return err
+	}
+	// An event the workflow does not listen to is a mistake; a branch or
+	// path filter that does not match is worth a warning only (running a
+	// main-only workflow from a feature branch is what one does locally).
+	if ok, why := plan.Triggered(wf, ev.Plan); !ok {
+		listens := false
+		for _, t := range wf.On {
+			listens = listens || t.Event == ev.Plan.Name
+		}
+		if !listens {
+			return usageError("%s: %s", path, why)
+		}
+		fmt.Fprintf(a.stderr, "shipgate: warning: on GitHub this %s would not run the workflow (%s); running it anyway\n", ev.Plan.Name, why)
 	}
 	ws := workspaceFor(path)
 	dir := f.stateDir

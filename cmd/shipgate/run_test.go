@@ -59,6 +59,7 @@ func TestRunBadInputExits2(t *testing.T) {
 		{"bad matrix flag", []string{"run", "-W", wf, "--store", store, "--matrix", "nocolon"}, []string{"KEY:VALUE"}},
 		{"workflow with errors", []string{"run", "-W", filepath.Join(bad, ".github", "workflows", "ci.yml"), "--store", store}, []string{`"nope"`, "cannot run"}},
 		{"undeclared input", []string{"run", "-W", wf, "--store", store, "--event", "workflow_dispatch", "--input", "x=1"}, []string{`input "x" is not declared`}},
+		{"event not in on:", []string{"run", "-W", wf, "--store", store, "--event", "release"}, []string{`does not run on "release"`}},
 		{"no such run", []string{"logs", "999", "--store", store}, []string{"no run 999"}},
 		{"bad run id", []string{"runs", "show", "abc", "--store", store}, []string{`run ID "abc"`}},
 	} {

@@ -164,6 +164,7 @@ type StepResult struct {
 // anything ran (exit 2).
 type InputError struct{ Diags []diag.Diagnostic }
 
+// Error lists the diagnostics, one a line, as file:line:col: message [rule].
 func (e *InputError) Error() string {
 	var b strings.Builder
 	for i, d := range e.Diags {

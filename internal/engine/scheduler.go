@@ -88,6 +88,8 @@ func (s statusFuncs) Succeeded() bool { return s.ok && !s.cancelled }
 func (s statusFuncs) Failed() bool    { return s.failed }
 func (s statusFuncs) Cancelled() bool { return s.cancelled }
 
+var _ expr.StatusFuncs = statusFuncs{}
+
 // ancestors lists every job id reachable through needs.
 func ancestors(wf *workflow.Workflow, id string, seen map[string]bool) {
 	j := wf.Job(id)
