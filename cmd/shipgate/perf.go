@@ -69,7 +69,9 @@ Inputs, detected by content (or forced with --tool): Go benchmark output,
 github-action-benchmark's custom JSON (customSmallerIsBetter,
 customBiggerIsBetter) and the tool outputs it reads (cargo, benchmarkjs,
 benchmarkluau, catch2, pytest, googlecpp, jmh, julia, benchmarkdotnet,
-cargo-criterion), and plain "name value unit" lines.`,
+cargo-criterion), its stored history data.js (the last 10 commits of each
+benchmark make the sample: a ready baseline), and plain "name value unit"
+lines.`,
 		Example: `  go test -run '^$' -bench . -count 10 > new.txt
   shipgate perf compare old.txt new.txt --threshold 5
   shipgate perf run --count 10 --save-baseline main -- go test -run '^$' -bench .
