@@ -14,6 +14,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/shipgate/shipgate/internal/atomicfile"
+	"github.com/shipgate/shipgate/internal/gate/deps"
 	imagegate "github.com/shipgate/shipgate/internal/gate/image"
 	"github.com/shipgate/shipgate/internal/gate/sbom"
 	"github.com/shipgate/shipgate/internal/image"
@@ -343,6 +344,8 @@ func (a *app) imageScanCmd() *cobra.Command {
 		failOn, ignorePath string
 		platform, nowFlag  string
 		ignoreUnfixed      bool
+		online             bool
+		api                string
 	)
 	c := &cobra.Command{
 		Use:   "scan IMAGE",
@@ -351,11 +354,13 @@ func (a *app) imageScanCmd() *cobra.Command {
 against OSV records from --db (folders of OSV JSON/YAML, osv.dev zip exports;
 default .shipgate/osv): Debian, Ubuntu and Alpine advisories by source
 package with dpkg's and apk's version ordering, language packages by their
-ecosystem's. Nothing is fetched.
+ecosystem's.
 
 Each finding gives the package, the layer it came from, the IDs and aliases,
 the severity (the highest CVSS base score of the records' vectors, else the
-database's rating, else UNKNOWN) and the fixed version. --severity keeps only
+database's rating, else UNKNOWN) and the fixed version. --online also asks
+the OSV API about the packages (source package and release for OS packages);
+nothing leaves the machine without it. --severity keeps only
 the listed severities. --ignore accepts findings: the YAML file of 'deps
 audit' (id, package, reason, expires) or a .trivyignore list of IDs.
 
@@ -400,6 +405,17 @@ is present, 2 bad input.`,
 					return asUsage(err)
 				}
 			}
+			if online {
+				recs, err := (&deps.Online{Base: api}).Records(cmd.Context(), imagegate.QueryPackages(res))
+				if err != nil {
+					return failed(err)
+				}
+				if db != nil {
+					recs = append(recs, db.Records...)
+				}
+				db = osv.New(recs...)
+				dbs = append(dbs, api)
+			}
 			o := imagegate.Options{Image: args[0], Inventory: res, DB: db, DBSource: strings.Join(dbs, ","),
 				FailOn: failOn, Severities: sevs, IgnoreUnfixed: ignoreUnfixed, Now: now}
 			if ignorePath != "" {
@@ -418,6 +434,9 @@ is present, 2 bad input.`,
 	c.Flags().StringArrayVar(&dbs, "db", nil, "OSV records: a folder or a zip export (repeatable; default .shipgate/osv)")
 	c.Flags().StringVar(&failOn, "fail-on", "", "lowest severity that fails: CRITICAL, HIGH, MEDIUM, LOW or UNKNOWN (default: any)")
 	c.Flags().StringArrayVar(&severities, "severity", nil, "report only these severities (comma-separated, repeatable)")
+	c.Flags().BoolVar(&online, "online", false, "also ask the OSV API (api.osv.dev) about the packages")
+	c.Flags().StringVar(&api, "api", deps.DefaultAPI, "OSV API base `URL` for --online")
+	_ = c.Flags().MarkHidden("api")
 	c.Flags().BoolVar(&ignoreUnfixed, "ignore-unfixed", false, "leave out vulnerabilities that have no fixed version yet")
 	c.Flags().StringVar(&ignorePath, "ignore", "", "accepted findings: deps-ignore YAML or a .trivyignore list")
 	c.Flags().StringVar(&platform, "platform", "", "pick this os/arch from a multi-platform layout")

@@ -2,8 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -110,5 +113,57 @@ func TestImageBadInput(t *testing.T) {
 	code, _, stderr := runMain(t, "", "image", "build", "-f", filepath.Join(dir, "Dockerfile"), "--output", "oci:"+filepath.Join(dir, "o"))
 	if code != 2 || !strings.Contains(stderr, "Dockerfile:2:1: RUN needs a container runtime") {
 		t.Errorf("RUN: exit %d %s", code, stderr)
+	}
+}
+
+// TestImageScanOnline: --online asks the OSV API (a local fake here) about
+// the source packages in their release's ecosystem.
+func TestImageScanOnline(t *testing.T) {
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	t.Setenv("GITHUB_STEP_SUMMARY", "")
+	record, err := os.ReadFile(filepath.Join(imageDB, "DSA-6015-1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asked []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/querybatch":
+			var q struct {
+				Queries []struct {
+					Package struct{ Ecosystem, Name string }
+					Version string
+				}
+			}
+			json.NewDecoder(r.Body).Decode(&q)
+			var results []map[string]any
+			for _, x := range q.Queries {
+				asked = append(asked, x.Package.Ecosystem+" "+x.Package.Name+" "+x.Version)
+				var vulns []map[string]string
+				if x.Package.Name == "openssl" {
+					vulns = append(vulns, map[string]string{"id": "DSA-6015-1"})
+				}
+				results = append(results, map[string]any{"vulns": vulns})
+			}
+			json.NewEncoder(w).Encode(map[string]any{"results": results})
+		case "/v1/vulns/DSA-6015-1":
+			w.Write(record)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	out := filepath.Join(t.TempDir(), "img.tar")
+	if code, so, se := runMain(t, "", "image", "build", "--base", imagetest.DebianRootfs(t, false), "--output", "docker-archive:"+out); code != 0 {
+		t.Fatalf("build: %s %s", so, se)
+	}
+	code, stdout, stderr := runMain(t, t.TempDir(), "image", "scan", out, "--online", "--api", srv.URL, "--json")
+	if code != 1 || !strings.Contains(stdout, `"DSA-6015-1"`) {
+		t.Errorf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	sort.Strings(asked)
+	want := []string{"Debian:12 base-files 12.4+deb12u15", "Debian:12 expat 2.5.0-1+deb12u5", "Debian:12 openssl 3.0.17-1~deb12u2", "Debian:12 zlib 1:1.2.13.dfsg-1"}
+	if strings.Join(asked, "\n") != strings.Join(want, "\n") {
+		t.Errorf("asked:\n%s\nwant:\n%s", strings.Join(asked, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -36,3 +36,21 @@ func SBOMInventory(res *inventory.Result) *lockinv.Inventory {
 	}
 	return inv
 }
+
+// QueryPackages are the packages as the OSV API is asked about them
+// (deps.Online): OS packages by source name and version in their release's
+// ecosystem ("Debian:12" zlib 1:1.2.13.dfsg-1), the others as they are.
+// Duplicates are dropped.
+func QueryPackages(res *inventory.Result) []lockinv.Package {
+	seen := map[string]bool{}
+	var out []lockinv.Package
+	for _, p := range res.Packages {
+		q := lockinv.Package{Ecosystem: p.Ecosystem, Name: p.MatchName(), Version: p.MatchVersion()}
+		if q.Ecosystem == "" || q.Version == "" || seen[q.ID()] {
+			continue
+		}
+		seen[q.ID()] = true
+		out = append(out, q)
+	}
+	return out
+}
