@@ -27,8 +27,9 @@ func cosignBinary() string {
 }
 
 // TestCosignVerifiesOurSignatures runs cosign verify-blob --key against a
-// shipgate release (ECDSA and Ed25519 keys), and cosign sign-blob with our
-// encrypted private key against our verifier.
+// shipgate release (ECDSA and Ed25519 keys), cosign verify-blob-attestation
+// against its provenance, and cosign sign-blob with our encrypted private
+// key against our verifier.
 func TestCosignVerifiesOurSignatures(t *testing.T) {
 	cosign := cosignBinary()
 	if cosign == "" {
@@ -62,6 +63,16 @@ func TestCosignVerifiesOurSignatures(t *testing.T) {
 				if err != nil {
 					t.Errorf("cosign verify-blob %s: %v\n%s", filepath.Base(f), err, out)
 				}
+			}
+			// cosign reads our DSSE-signed SLSA provenance and matches its
+			// subjects to the artifacts.
+			for _, a := range res.Artifacts {
+				if out, err := run("verify-blob-attestation", "--key", filepath.Join(keys, "k.pub"), "--signature", res.Provenance, "--type", "slsaprovenance1", "--insecure-ignore-tlog=true", a.Path); err != nil {
+					t.Errorf("cosign verify-blob-attestation %s: %v\n%s", a.Name, err, out)
+				}
+			}
+			if out, err := run("verify-blob-attestation", "--key", filepath.Join(keys, "k.pub"), "--signature", res.Provenance, "--type", "slsaprovenance1", "--insecure-ignore-tlog=true", res.Checksums); err == nil {
+				t.Errorf("cosign found SHA256SUMS among the provenance subjects:\n%s", out)
 			}
 			// A tampered blob must be refused by cosign too.
 			bad := filepath.Join(keys, "tampered")
