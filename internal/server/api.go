@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	_ "embed"
@@ -136,40 +137,19 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, 400, "X-GitHub-Event and X-GitHub-Delivery are required")
 		return
 	}
-	t := &trigger{repo: repo, name: event, payload: payload}
 	switch event {
 	case "ping":
 		writeJSON(w, 200, map[string]any{"pong": true})
 		return
-	case "push":
-		if d, _ := payload["deleted"].(bool); d {
-			s.metrics.webhooks.WithLabelValues("ignored").Inc()
-			writeJSON(w, 200, map[string]any{"ignored": "a deleted ref"})
-			return
-		}
-		t.ref, _ = payload["ref"].(string)
-	case "pull_request", "pull_request_target":
-	case "workflow_dispatch":
-		t.ref, _ = payload["ref"].(string)
-		t.only, _ = payload["workflow"].(string)
-		if in, ok := payload["inputs"].(map[string]any); ok {
-			t.inputs = map[string]string{}
-			for k, v := range in {
-				t.inputs[k] = fmt.Sprint(v)
-			}
-		}
+	case "push", "pull_request", "pull_request_target", "workflow_dispatch":
 	default:
 		s.metrics.webhooks.WithLabelValues("ignored").Inc()
 		writeJSON(w, 200, map[string]any{"ignored": "event " + event + " triggers nothing here"})
 		return
 	}
-	items, err := s.items(t)
-	if err != nil {
-		s.metrics.webhooks.WithLabelValues("error").Inc()
-		s.fail(w, r, 422, err.Error())
-		return
-	}
-	if err := s.st.Enqueue(r.Context(), delivery, event, items); err != nil {
+	// Stored before the answer; expanded into runs by the ingest loop, so
+	// GitHub gets its answer in milliseconds and nothing is lost on a crash.
+	if err := s.st.AddDelivery(r.Context(), &store.Delivery{ID: delivery, Event: event, Repo: repo.Name, Payload: body}); err != nil {
 		if errors.Is(err, store.ErrDuplicate) {
 			s.metrics.webhooks.WithLabelValues("duplicate").Inc()
 			writeJSON(w, 200, map[string]any{"duplicate": true, "delivery": delivery})
@@ -179,9 +159,86 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, 500, err.Error())
 		return
 	}
-	s.metrics.webhooks.WithLabelValues("queued").Inc()
-	s.kick()
-	writeJSON(w, 202, map[string]any{"delivery": delivery, "runs": ids(items)})
+	s.metrics.webhooks.WithLabelValues("accepted").Inc()
+	select {
+	case s.ingestWake <- struct{}{}:
+	default:
+	}
+	writeJSON(w, 202, map[string]any{"delivery": delivery, "accepted": true})
+}
+
+// triggerFor reads a delivery's payload into a trigger; nil when the
+// event triggers nothing (a deleted branch).
+func triggerFor(repo *Repo, event string, body []byte) (*trigger, error) {
+	var payload map[string]any
+	if err := json.Unmarshal(body, &payload); err != nil {
+		return nil, err
+	}
+	t := &trigger{repo: repo, name: event, payload: payload}
+	switch event {
+	case "push":
+		if d, _ := payload["deleted"].(bool); d {
+			return nil, nil
+		}
+		t.ref, _ = payload["ref"].(string)
+	case "workflow_dispatch":
+		t.ref, _ = payload["ref"].(string)
+		t.only, _ = payload["workflow"].(string)
+		if in, ok := payload["inputs"].(map[string]any); ok {
+			t.inputs = map[string]string{}
+			for k, v := range in {
+				t.inputs[k] = fmt.Sprint(v)
+			}
+		}
+	}
+	return t, nil
+}
+
+// ingestLoop expands stored deliveries into queue items, oldest first
+// (and, on start, those a stopped server left).
+func (s *Server) ingestLoop(ctx context.Context) {
+	for {
+		for {
+			list, err := s.st.PendingDeliveries(ctx, 100)
+			if err != nil || len(list) == 0 {
+				break
+			}
+			for _, d := range list {
+				s.ingest(ctx, d)
+			}
+			s.kick()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.ingestWake:
+		case <-time.After(5 * time.Second):
+		}
+	}
+}
+
+func (s *Server) ingest(ctx context.Context, d *store.Delivery) {
+	status, msg := "queued", ""
+	var items []*store.QueueItem
+	repo := s.cfg.Repo(d.Repo)
+	t, err := triggerFor(repo, d.Event, d.Payload)
+	switch {
+	case repo == nil:
+		status, msg = "error", "repository "+d.Repo+" is no longer configured"
+	case err != nil:
+		status, msg = "error", err.Error()
+	case t != nil:
+		items, err = s.items(t)
+		if err != nil {
+			status, msg = "error", err.Error()
+		}
+	}
+	if err := s.st.CompleteDelivery(ctx, d.ID, status, msg, items); err != nil && ctx.Err() == nil {
+		s.log.Printf("delivery %s: %v", d.ID, err)
+		return
+	}
+	s.metrics.webhooks.WithLabelValues(status).Inc()
+	s.metrics.accept.Observe(time.Since(d.ReceivedAt).Seconds())
 }
 
 func ids(items []*store.QueueItem) []int64 {
@@ -432,7 +489,7 @@ func (s *Server) dispatch(r *http.Request, req DispatchRequest) ([]*store.QueueI
 	if err != nil {
 		return nil, err
 	}
-	if err := s.st.Enqueue(r.Context(), "", "workflow_dispatch", items); err != nil {
+	if err := s.st.Enqueue(r.Context(), items); err != nil {
 		return nil, err
 	}
 	s.audit(r.Context(), user, "dispatch", repo.Name, fmt.Sprintf("%s at %s, runs %v", req.Workflow, req.Ref, ids(items)))

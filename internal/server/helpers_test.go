@@ -233,3 +233,15 @@ func waitingFor(env string) func(*RunView) bool {
 func finished(v *RunView) bool { return finishedStatus(v.Status) }
 
 func sign(body []byte) string { return notify.Sign(testSecret, body) }
+
+// waitFor polls cond for up to 30 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

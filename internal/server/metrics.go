@@ -24,11 +24,12 @@ type metrics struct {
 	waiting       prometheus.Gauge
 	notifications *prometheus.CounterVec
 	requests      *prometheus.HistogramVec
+	accept        prometheus.Histogram
 }
 
 func newMetrics(s *Server) *metrics {
 	m := &metrics{reg: prometheus.NewRegistry()}
-	m.webhooks = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "shipgate_webhook_deliveries_total", Help: "Webhook deliveries by result (queued, duplicate, ignored, rejected, error)."}, []string{"result"})
+	m.webhooks = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "shipgate_webhook_deliveries_total", Help: "Webhook deliveries by result: accepted, duplicate, ignored, rejected at the door; queued or error when expanded into runs."}, []string{"result"})
 	m.logins = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "shipgate_logins_total", Help: "Dashboard logins by result (ok, failed, limited)."}, []string{"result"})
 	m.started = prometheus.NewCounter(prometheus.CounterOpts{Name: "shipgate_runs_started_total", Help: "Run attempts started."})
 	m.finished = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "shipgate_runs_finished_total", Help: "Runs finished by status."}, []string{"status"})
@@ -36,6 +37,7 @@ func newMetrics(s *Server) *metrics {
 	m.waiting = prometheus.NewGauge(prometheus.GaugeOpts{Name: "shipgate_approvals_waiting", Help: "Jobs waiting for an environment approval."})
 	m.notifications = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "shipgate_notifications_total", Help: "Notifications by result (sent, failed)."}, []string{"result"})
 	m.requests = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "shipgate_http_request_duration_seconds", Help: "HTTP request latency by route.", Buckets: prometheus.DefBuckets}, []string{"route", "code"})
+	m.accept = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "shipgate_webhook_to_queue_seconds", Help: "Time from a delivery's receipt to its runs being queued.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)})
 	queued := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shipgate_queue_depth", Help: "Runs queued and not started."}, func() float64 {
 		items, _ := s.st.QueuedItems(context.Background())
 		return float64(len(items))
@@ -45,7 +47,7 @@ func newMetrics(s *Server) *metrics {
 		defer s.mu.Unlock()
 		return float64(len(s.active))
 	})
-	m.reg.MustRegister(m.webhooks, m.logins, m.started, m.finished, m.jobs, m.waiting, m.notifications, m.requests, queued, running,
+	m.reg.MustRegister(m.webhooks, m.logins, m.started, m.finished, m.jobs, m.waiting, m.notifications, m.requests, m.accept, queued, running,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shipgate/shipgate/internal/store"
 )
@@ -85,12 +86,21 @@ func TestWebhookSignatureRequired(t *testing.T) {
 	if code != 202 {
 		t.Fatalf("signed delivery: %d %s", code, b)
 	}
+	waitFor(t, "the delivery to queue its run", func() bool { return countRuns(t, e) == 1 })
 	code, b = postHook(t, e.http.URL, body, good)
 	if code != 200 || !strings.Contains(string(b), `"duplicate": true`) {
 		t.Fatalf("redelivery: %d %s", code, b)
 	}
-	if n := countRuns(t, e); n != 1 {
-		t.Fatalf("one delivery sent twice queued %d runs, want 1", n)
+	// A new delivery ID for the same push is a new run (GitHub's redeliver
+	// keeps the ID; a second push has a new one).
+	good["X-GitHub-Delivery"] = "d-2"
+	if code, b := postHook(t, e.http.URL, body, good); code != 202 {
+		t.Fatalf("second delivery: %d %s", code, b)
+	}
+	waitFor(t, "the second delivery to queue its run", func() bool { return countRuns(t, e) == 2 })
+	time.Sleep(300 * time.Millisecond)
+	if n := countRuns(t, e); n != 2 {
+		t.Fatalf("two deliveries (one sent twice) queued %d runs, want 2", n)
 	}
 	// The audit log has the rejections.
 	code, b = e.call("GET", "/api/audit", "root", nil)

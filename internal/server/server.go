@@ -75,9 +75,11 @@ type Server struct {
 	active  map[int64]*active // queue ID -> running item
 	waiters map[int64]chan struct{}
 	wake    chan struct{}
-	wg      sync.WaitGroup
-	stop    context.CancelFunc
-	baseCtx context.Context
+	// ingestWake says a delivery was stored.
+	ingestWake chan struct{}
+	wg         sync.WaitGroup
+	stop       context.CancelFunc
+	baseCtx    context.Context
 }
 
 // active is a running queue item.
@@ -96,7 +98,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{cfg: o.Config, db: o.DB, st: store.NewServer(o.DB), runs: store.NewRuns(o.DB), exec: o.Executor,
 		log: o.Log, poll: o.Poll, notifier: o.Notifier, stateDir: filepath.Dir(o.DB.Path()),
-		active: map[int64]*active{}, waiters: map[int64]chan struct{}{}, wake: make(chan struct{}, 1)}
+		active: map[int64]*active{}, waiters: map[int64]chan struct{}{}, wake: make(chan struct{}, 1), ingestWake: make(chan struct{}, 1)}
 	if s.exec == nil {
 		s.exec = &host.Executor{}
 	}
@@ -126,10 +128,14 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := s.recover(ctx); err != nil {
 		return err
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
 		s.dispatchLoop(ctx)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.ingestLoop(ctx)
 	}()
 	return nil
 }

@@ -218,36 +218,101 @@ func (s *Server) DeleteSession(ctx context.Context, hash string) error {
 
 // --- deliveries and the queue ---
 
-// Enqueue records a webhook delivery (when deliveryID is not empty) and
-// queues items in one transaction. A delivery ID seen before is
-// ErrDuplicate and queues nothing.
-func (s *Server) Enqueue(ctx context.Context, deliveryID, event string, items []*QueueItem) error {
+// Delivery is a verified webhook delivery waiting to become runs.
+type Delivery struct {
+	ID, Event, Repo string
+	Payload         json.RawMessage
+	ReceivedAt      time.Time
+}
+
+// AddDelivery stores a verified delivery as pending; a delivery ID seen
+// before is ErrDuplicate.
+func (s *Server) AddDelivery(ctx context.Context, d *Delivery) error {
+	d.ReceivedAt = time.Now().UTC()
+	_, err := s.db.sql.ExecContext(ctx, `INSERT INTO server_deliveries(id, event, repo, payload, status, received_at) VALUES (?,?,?,?,?,?)`,
+		d.ID, d.Event, d.Repo, string(d.Payload), "pending", ts(d.ReceivedAt))
+	if isUnique(err) {
+		return fmt.Errorf("delivery %s: %w", d.ID, ErrDuplicate)
+	}
+	return err
+}
+
+// PendingDeliveries lists deliveries not yet expanded, oldest first.
+func (s *Server) PendingDeliveries(ctx context.Context, limit int) ([]*Delivery, error) {
+	rows, err := s.db.sql.QueryContext(ctx, fmt.Sprintf(`SELECT id, event, repo, payload, received_at FROM server_deliveries WHERE status = 'pending' ORDER BY received_at, id LIMIT %d`, limit))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Delivery
+	for rows.Next() {
+		var d Delivery
+		var payload, at string
+		if err := rows.Scan(&d.ID, &d.Event, &d.Repo, &payload, &at); err != nil {
+			return nil, err
+		}
+		d.Payload = json.RawMessage(payload)
+		d.ReceivedAt, _ = time.Parse(timeFmt, at)
+		out = append(out, &d)
+	}
+	return out, rows.Err()
+}
+
+// DeliveryCounts counts deliveries by status and the runs they queued.
+func (s *Server) DeliveryCounts(ctx context.Context) (map[string]int, int, error) {
+	rows, err := s.db.sql.QueryContext(ctx, `SELECT status, COUNT(*), SUM(queued) FROM server_deliveries GROUP BY status`)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	runs := 0
+	for rows.Next() {
+		var st string
+		var n, q int
+		if err := rows.Scan(&st, &n, &q); err != nil {
+			return nil, 0, err
+		}
+		out[st] = n
+		runs += q
+	}
+	return out, runs, rows.Err()
+}
+
+// CompleteDelivery queues a delivery's runs and marks it done (status
+// queued, or error with a message) in one transaction, so a delivery is
+// expanded exactly once even across a crash.
+func (s *Server) CompleteDelivery(ctx context.Context, id, status, message string, items []*QueueItem) error {
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if deliveryID != "" {
-			_, err := tx.ExecContext(ctx, `INSERT INTO server_deliveries(id, event, received_at, queued) VALUES (?,?,?,?)`, deliveryID, event, ts(time.Now()), len(items))
-			if isUnique(err) {
-				return fmt.Errorf("delivery %s: %w", deliveryID, ErrDuplicate)
-			}
-			if err != nil {
-				return err
-			}
+		if err := insertItems(ctx, tx, items); err != nil {
+			return err
 		}
-		for _, it := range items {
-			it.CreatedAt = time.Now().UTC()
-			it.Status = StatusQueued
-			in, _ := json.Marshal(it.Inputs)
-			payload := string(it.Payload)
-			if payload == "" {
-				payload = "{}"
-			}
-			err := tx.QueryRowContext(ctx, `INSERT INTO server_queue(repo, workflow, event, ref, sha, actor, inputs, payload, cgroup, cancel_in_progress, status, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
-				it.Repo, it.Workflow, it.Event, it.Ref, it.SHA, it.Actor, string(in), payload, it.Group, boolInt(it.CancelInProgress), it.Status, ts(it.CreatedAt)).Scan(&it.ID)
-			if err != nil {
-				return err
-			}
-		}
-		return nil
+		_, err := tx.ExecContext(ctx, `UPDATE server_deliveries SET status = ?, message = ?, queued = ?, payload = '{}' WHERE id = ? AND status = 'pending'`, status, message, len(items), id)
+		return err
 	})
+}
+
+// Enqueue queues items (an API dispatch).
+func (s *Server) Enqueue(ctx context.Context, items []*QueueItem) error {
+	return s.db.Tx(ctx, func(tx *sql.Tx) error { return insertItems(ctx, tx, items) })
+}
+
+func insertItems(ctx context.Context, tx *sql.Tx, items []*QueueItem) error {
+	for _, it := range items {
+		it.CreatedAt = time.Now().UTC()
+		it.Status = StatusQueued
+		in, _ := json.Marshal(it.Inputs)
+		payload := string(it.Payload)
+		if payload == "" {
+			payload = "{}"
+		}
+		err := tx.QueryRowContext(ctx, `INSERT INTO server_queue(repo, workflow, event, ref, sha, actor, inputs, payload, cgroup, cancel_in_progress, status, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
+			it.Repo, it.Workflow, it.Event, it.Ref, it.SHA, it.Actor, string(in), payload, it.Group, boolInt(it.CancelInProgress), it.Status, ts(it.CreatedAt)).Scan(&it.ID)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func boolInt(b bool) int {
@@ -255,13 +320,6 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// Deliveries counts recorded deliveries.
-func (s *Server) Deliveries(ctx context.Context) (int, error) {
-	var n int
-	err := s.db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM server_deliveries`).Scan(&n)
-	return n, err
 }
 
 const queueCols = `id, repo, workflow, event, ref, sha, actor, inputs, payload, cgroup, cancel_in_progress, status, run_id, attempts, message, created_at, started_at, finished_at`

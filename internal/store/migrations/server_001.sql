@@ -28,11 +28,16 @@ CREATE TABLE IF NOT EXISTS server_sessions (
 );
 
 CREATE TABLE IF NOT EXISTS server_deliveries (
-  id          TEXT PRIMARY KEY,              -- X-GitHub-Delivery
+  id          TEXT PRIMARY KEY,              -- X-GitHub-Delivery: a second delivery with this ID is a duplicate
   event       TEXT NOT NULL,
+  repo        TEXT NOT NULL DEFAULT '',
+  payload     TEXT NOT NULL DEFAULT '{}',    -- kept until the delivery is expanded into runs
+  status      TEXT NOT NULL DEFAULT 'pending', -- pending, queued, error
+  message     TEXT NOT NULL DEFAULT '',
   received_at TEXT NOT NULL,
   queued      INTEGER NOT NULL DEFAULT 0     -- how many runs it queued
 );
+CREATE INDEX IF NOT EXISTS server_deliveries_status ON server_deliveries(status);
 
 CREATE TABLE IF NOT EXISTS server_queue (
   id          INTEGER PRIMARY KEY,
