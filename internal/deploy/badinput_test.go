@@ -49,7 +49,7 @@ func TestBadInputLeavesStableServing(t *testing.T) {
 			[]string{"analysis preflight", deadPort, "connection refused"}},
 		{"never healthy", Plan{Release: Release{Version: "2.0.0", Command: svc, HealthTimeout: 2 * time.Second,
 			Env: map[string]string{"CRASH_AT_START": "1"}}},
-			[]string{"did not become healthy", "within 2s", "canary-2.0.0-0.log"}},
+			[]string{"did not become healthy", "within 2s", "2.0.0-0.log"}},
 		{"smoke check fails", Plan{Release: Release{Version: "2.0.0", Command: svc}, Steps: []int{100},
 			Smoke: []Check{{Name: "nope", URL: "/nope", Contains: "x", Retries: new(int)}}},
 			[]string{"step 100%", "smoke check nope failed", `body does not contain "x"`}},

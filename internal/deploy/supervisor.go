@@ -260,7 +260,8 @@ func (s *Supervisor) startTrack(ctx context.Context, name string, rel Release) (
 			s.stopTrack(t)
 			return nil, err
 		}
-		r := &replica{name: fmt.Sprintf("%s-%s-%d", name, rel.Version, i), port: port}
+		// Named by version, not track: a canary that is promoted keeps its name.
+		r := &replica{name: fmt.Sprintf("%s-%d", rel.Version, i), port: port}
 		target, _ := url.Parse("http://127.0.0.1:" + strconv.Itoa(port))
 		r.proxy = httputil.NewSingleHostReverseProxy(target)
 		r.proxy.Transport = proxyTransport
