@@ -75,6 +75,12 @@ func (s *Server) gate(ctx context.Context, repo *Repo, it *store.QueueItem, jobI
 		wait := min(s.poll, time.Until(a.Deadline)+time.Millisecond)
 		select {
 		case <-ctx.Done():
+			if s.baseCtx.Err() == nil {
+				// The run was cancelled (not the server stopping): the
+				// request is moot. A stopping server leaves it waiting for
+				// the resumed run.
+				s.st.DecideApproval(context.WithoutCancel(ctx), a.ID, store.ApprovalCancelled, "shipgate", "the run was cancelled", nil)
+			}
 			return ctx.Err()
 		case <-wake:
 		case <-time.After(wait):

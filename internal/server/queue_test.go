@@ -203,3 +203,34 @@ func TestOpenAPIAndMetrics(t *testing.T) {
 		}
 	}
 }
+
+func TestApprovalTimeoutWaitTimerAndCancel(t *testing.T) {
+	// Nobody decides within the timeout: the job fails.
+	e := newTestEnv(t, "", func(c *Config) { c.Environments["production"].Timeout = time.Second })
+	id := dispatchRun(t, e.http.URL, e.tokens["bob"], "deploy.yml", map[string]string{"lines": "1"})
+	v := waitRun(t, e.http.URL, e.tokens["vic"], id, "finished", finished)
+	if v.Status != store.StatusFailure || v.Approvals[0].Status != store.ApprovalTimedOut || !strings.Contains(v.Annotations[0].Message, "no decision within 1s") {
+		t.Fatalf("timed out run: %s %+v %+v", v.Status, v.Approvals, v.Annotations)
+	}
+	// Cancelling a run that waits marks its request cancelled.
+	e2 := newTestEnv(t, "")
+	id = dispatchRun(t, e2.http.URL, e2.tokens["bob"], "deploy.yml", map[string]string{"lines": "1"})
+	waitRun(t, e2.http.URL, e2.tokens["vic"], id, "approval", waitingFor("production"))
+	e2.call("POST", fmt.Sprintf("/api/runs/%d/cancel", id), "bob", nil)
+	v = waitRun(t, e2.http.URL, e2.tokens["vic"], id, "finished", finished)
+	if v.Status != store.StatusCancelled || v.Approvals[0].Status != store.ApprovalCancelled {
+		t.Fatalf("cancelled while waiting: %s %+v", v.Status, v.Approvals)
+	}
+	// An environment with only a wait timer: no approval, the job starts after it.
+	e3 := newTestEnv(t, "", func(c *Config) {
+		c.Environments["production"] = &Environment{WaitTimer: 1500 * time.Millisecond}
+	})
+	id = dispatchRun(t, e3.http.URL, e3.tokens["bob"], "deploy.yml", map[string]string{"lines": "1"})
+	v = waitRun(t, e3.http.URL, e3.tokens["vic"], id, "finished", finished)
+	if v.Status != store.StatusSuccess || len(v.Approvals) != 0 || len(v.Jobs) != 2 {
+		t.Fatalf("wait-timer run: %s %+v", v.Status, v.Approvals)
+	}
+	if gap := v.Jobs[1].StartedAt.Sub(*v.Jobs[0].FinishedAt); gap < 1500*time.Millisecond {
+		t.Fatalf("deploy started %v after build; the wait timer is 1.5s", gap)
+	}
+}

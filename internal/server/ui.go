@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,6 +28,10 @@ var webFS embed.FS
 
 var pages = map[string]*template.Template{}
 
+// ansiRE matches ANSI SGR sequences (colours), dropped from server-rendered
+// logs; the live view colours them.
+var ansiRE = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
 func init() {
 	funcs := template.FuncMap{
 		"when": func(t any) string {
@@ -41,6 +46,7 @@ func init() {
 			}
 			return ""
 		},
+		"plain": func(s string) string { return ansiRE.ReplaceAllString(s, "") },
 		"dict": func(page pageData, a *approvalView) map[string]any { return map[string]any{"Page": page, "A": a} },
 		"short": func(s string) string {
 			if len(s) > 10 {
