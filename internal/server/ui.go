@@ -47,7 +47,7 @@ func init() {
 			return ""
 		},
 		"plain": func(s string) string { return ansiRE.ReplaceAllString(s, "") },
-		"dict": func(page pageData, a *approvalView) map[string]any { return map[string]any{"Page": page, "A": a} },
+		"dict":  func(page pageData, a *approvalView) map[string]any { return map[string]any{"Page": page, "A": a} },
 		"short": func(s string) string {
 			if len(s) > 10 {
 				return s[:10]
