@@ -62,7 +62,7 @@ func randomString(n int) string {
 
 // NewToken makes an API token for user, stores its hash and returns it:
 // the only time the token is seen.
-func NewToken(ctx context.Context, st *store.Server, user *store.User, name string) (string, error) {
+func NewToken(ctx context.Context, st UserStore, user *store.User, name string) (string, error) {
 	tok := tokenPrefix + randomString(32)
 	if err := st.AddToken(ctx, user.ID, HashToken(tok), name); err != nil {
 		return "", err
@@ -80,7 +80,7 @@ func HashPassword(pw string) (string, error) {
 }
 
 // CreateUser adds a user with a role and (optionally) a password.
-func CreateUser(ctx context.Context, st *store.Server, name, role, password string) (*store.User, error) {
+func CreateUser(ctx context.Context, st UserStore, name, role, password string) (*store.User, error) {
 	if !ValidRole(role) {
 		return nil, fmt.Errorf("role %q: want viewer, developer, approver or admin", role)
 	}

@@ -53,13 +53,15 @@ type Options struct {
 	Poll time.Duration
 	// Notifier sends notifications; nil uses a default notify.Sender.
 	Notifier *notify.Sender
+	// Records overrides where server records live; nil is store.NewServer(DB).
+	Records Records
 }
 
 // Server is a running shipgate server.
 type Server struct {
 	cfg      *Config
 	db       *store.DB
-	st       *store.Server
+	st       Records
 	runs     *store.Runs
 	exec     executor.Executor
 	log      *log.Logger
@@ -99,6 +101,9 @@ func New(o Options) (*Server, error) {
 	s := &Server{cfg: o.Config, db: o.DB, st: store.NewServer(o.DB), runs: store.NewRuns(o.DB), exec: o.Executor,
 		log: o.Log, poll: o.Poll, notifier: o.Notifier, stateDir: filepath.Dir(o.DB.Path()),
 		active: map[int64]*active{}, waiters: map[int64]chan struct{}{}, wake: make(chan struct{}, 1), ingestWake: make(chan struct{}, 1)}
+	if o.Records != nil {
+		s.st = o.Records
+	}
 	if s.exec == nil {
 		s.exec = &host.Executor{}
 	}

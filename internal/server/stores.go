@@ -1,0 +1,71 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/shipgate/shipgate/internal/store"
+)
+
+// The server reaches its records through these small interfaces, one per
+// kind; *store.Server implements them all on SQLite, and a PostgreSQL
+// implementation (pgx, the queue claimed with FOR UPDATE SKIP LOCKED) can
+// implement the same ones. Runs, jobs and logs stay *store.Runs, which the
+// engine writes.
+
+// UserStore holds accounts, hashed API tokens and sessions.
+type UserStore interface {
+	CreateUser(ctx context.Context, u *store.User) error
+	UserByName(ctx context.Context, name string) (*store.User, error)
+	Users(ctx context.Context) ([]*store.User, error)
+	AddToken(ctx context.Context, userID int64, hash, name string) error
+	UserByToken(ctx context.Context, hash string) (*store.User, error)
+	CreateSession(ctx context.Context, hash string, userID int64, csrf string, expires time.Time) error
+	Session(ctx context.Context, hash string) (*store.User, string, error)
+	DeleteSession(ctx context.Context, hash string) error
+}
+
+// DeliveryStore keeps verified webhook deliveries until they become runs.
+type DeliveryStore interface {
+	AddDelivery(ctx context.Context, d *store.Delivery) error
+	PendingDeliveries(ctx context.Context, limit int) ([]*store.Delivery, error)
+	CompleteDelivery(ctx context.Context, id, status, message string, items []*store.QueueItem) error
+}
+
+// QueueStore is the run queue.
+type QueueStore interface {
+	Enqueue(ctx context.Context, items []*store.QueueItem) error
+	Item(ctx context.Context, id int64) (*store.QueueItem, error)
+	Items(ctx context.Context, f store.ItemFilter) ([]*store.QueueItem, error)
+	QueuedItems(ctx context.Context) ([]*store.QueueItem, error)
+	StartItem(ctx context.Context, id int64) error
+	SetItemRun(ctx context.Context, id, runID int64) error
+	FinishItem(ctx context.Context, id int64, status, message string) error
+	RequeueItem(ctx context.Context, id int64, message string) error
+	InterruptRun(ctx context.Context, runID int64) error
+}
+
+// ApprovalStore holds environment approval requests and decisions.
+type ApprovalStore interface {
+	RequestApproval(ctx context.Context, a *store.Approval) (*store.Approval, error)
+	GetApproval(ctx context.Context, id int64) (*store.Approval, error)
+	Approvals(ctx context.Context, queueID int64, status string) ([]*store.Approval, error)
+	DecideApproval(ctx context.Context, id int64, status, by, comment string, checked []string) error
+}
+
+// AuditStore is the append-only audit log.
+type AuditStore interface {
+	Audit(ctx context.Context, actor, action, target, detail string) error
+	AuditLog(ctx context.Context, limit int) ([]*store.AuditEntry, error)
+}
+
+// Records is every kind of server record.
+type Records interface {
+	UserStore
+	DeliveryStore
+	QueueStore
+	ApprovalStore
+	AuditStore
+}
+
+var _ Records = (*store.Server)(nil)
