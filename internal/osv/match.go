@@ -50,7 +50,8 @@ func (db *DB) Match(ecosystem, name, version string) []Vuln {
 		}
 		matched, fixed := false, ""
 		for _, a := range r.Affected {
-			if baseEcosystem(a.Package.Ecosystem) != eco || NormalizeName(eco, a.Package.Name) != NormalizeName(eco, name) {
+			if baseEcosystem(a.Package.Ecosystem) != eco || !sameRelease(ecosystem, a.Package.Ecosystem) ||
+				NormalizeName(eco, a.Package.Name) != NormalizeName(eco, name) {
 				continue
 			}
 			if ok, f := Affects(eco, a, version); ok {
@@ -288,4 +289,17 @@ func maxVersion(eco, a, b string) string {
 		return b
 	}
 	return a
+}
+
+// sameRelease: when both the package's ecosystem and the record's entry name
+// a release ("Debian:12", "Alpine:v3.20", "Ubuntu:22.04:LTS"), they must be
+// the same release, or a bookworm package would be told to move to trixie's
+// fixed version. Either side without a release matches any.
+func sameRelease(pkg, entry string) bool {
+	_, pr, ok1 := strings.Cut(pkg, ":")
+	_, er, ok2 := strings.Cut(entry, ":")
+	if !ok1 || !ok2 || pr == "" || er == "" {
+		return true
+	}
+	return pr == er || strings.HasPrefix(er, pr+":") || strings.HasPrefix(pr, er+":")
 }

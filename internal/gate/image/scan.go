@@ -117,7 +117,7 @@ func Scan(o Options) (*gate.Report, error) {
 		return r, nil
 	}
 	res.Records = len(o.DB.Records)
-	db := scopeToReleases(o.DB, o.Inventory.Packages)
+	db := o.DB
 	used := map[int]bool{}
 	for _, p := range o.Inventory.Packages {
 		for _, v := range db.Match(p.Ecosystem, p.MatchName(), p.MatchVersion()) {
@@ -387,48 +387,4 @@ func (ig *Ignore) match(p inventory.Package, v osv.Vuln, now time.Time) (int, st
 		}
 	}
 	return -1, "", false
-}
-
-// scopeToReleases keeps, in each record, only the affected entries of the
-// distribution releases the image has: a record carries one entry per
-// release (zlib's DEBIAN-CVE-2023-45853 is fixed in Debian:13 but not in
-// Debian:12), and osv.DB.Match compares ecosystems without their release,
-// so a bookworm package would otherwise be matched against (and told to
-// upgrade to) trixie's version. Entries of other ecosystems, and entries
-// without a release, are kept as they are.
-func scopeToReleases(db *osv.DB, pkgs []inventory.Package) *osv.DB {
-	releases := map[string]string{} // "Debian" -> "Debian:12"
-	for _, p := range pkgs {
-		if base, _, ok := strings.Cut(p.Ecosystem, ":"); ok && (p.Type == "deb" || p.Type == "apk") {
-			releases[base] = p.Ecosystem
-		}
-	}
-	if len(releases) == 0 {
-		return db
-	}
-	var out []*osv.Record
-	for _, r := range db.Records {
-		keep := r.Affected[:0:0]
-		changed := false
-		for _, a := range r.Affected {
-			base, _, hasRel := strings.Cut(a.Package.Ecosystem, ":")
-			want, ok := releases[base]
-			if ok && hasRel && a.Package.Ecosystem != want && !strings.HasPrefix(a.Package.Ecosystem, want+":") {
-				changed = true
-				continue
-			}
-			keep = append(keep, a)
-		}
-		if !changed {
-			out = append(out, r)
-			continue
-		}
-		if len(keep) == 0 {
-			continue
-		}
-		c := *r
-		c.Affected = keep
-		out = append(out, &c)
-	}
-	return osv.New(out...)
 }
