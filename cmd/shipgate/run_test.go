@@ -312,3 +312,36 @@ func TestCtrlCCancelsRun(t *testing.T) {
 		t.Errorf("%d processes of the cancelled step are alive", n)
 	}
 }
+
+// The github context comes from the local repository (here: the one the
+// test runs in) and the default variables match it.
+func TestRunGitHubContextFromGit(t *testing.T) {
+	wd, _ := os.Getwd()
+	sha, err := exec.Command("git", "-C", wd, "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Fatalf("git: %v", err)
+	}
+	_, wf := repo(t, `on: [push, pull_request]
+jobs:
+  ctx:
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+          test "${{ github.sha }}" = "`+strings.TrimSpace(string(sha))+`"
+          test "$GITHUB_SHA" = "${{ github.sha }}"
+          test -n "${{ github.event.head_commit.message }}" && test -n "${{ github.actor }}"
+          test "$GITHUB_EVENT_NAME" = push && test "$GITHUB_REF" = "${{ github.ref }}"
+          test -n "$GITHUB_RUN_ID" && test "$RUNNER_OS" = Linux && test -f "$GITHUB_EVENT_PATH"
+`)
+	out, stderr, code := run(t, "run", "-W", wf, "--plain")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+	}
+	ev := filepath.Join(t.TempDir(), "pr.json")
+	os.WriteFile(ev, []byte(`{"number": 7, "pull_request": {"head": {"ref": "feature", "sha": "abc"}, "base": {"ref": "main"}}}`), 0o644)
+	_, wf2 := repo(t, "on: pull_request\njobs:\n  pr:\n    runs-on: ubuntu-latest\n    steps:\n      - run: test \"${{ github.head_ref }}/${{ github.base_ref }}/${{ github.event.number }}\" = feature/main/7 && test \"$GITHUB_HEAD_REF\" = feature\n")
+	out, stderr, code = run(t, "run", "-W", wf2, "--plain", "--event", "pull_request", "--eventpath", ev)
+	if code != 0 {
+		t.Fatalf("pull_request: exit %d\n%s\n%s", code, out, stderr)
+	}
+}
