@@ -43,6 +43,9 @@ type runFlags struct {
 	grace       time.Duration
 	stateDir    string
 	gates       map[string]bool // shipgate's commands, for uses: shipgate/<gate>@v1
+	approve     []string        // protected environments approved on the command line
+	approver    string
+	envRules    string
 }
 
 // commandNames lists the CLI's commands: the gates `uses: shipgate/<gate>@v1` may name.
@@ -134,6 +137,9 @@ func (f *runFlags) register(c *cobra.Command) {
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "also show ::debug:: messages")
 	fl.DurationVar(&f.grace, "grace", 5*time.Second, "time between SIGTERM and SIGKILL when a step is stopped")
 	fl.StringVar(&f.stateDir, "store", "", "store `DIR` (default: .shipgate in the repository)")
+	fl.StringArrayVar(&f.approve, "approve", nil, "approve the protected environment `ENV` for this run (repeatable; see --environments)")
+	fl.StringVar(&f.approver, "approver", os.Getenv("USER"), "who approves with --approve (`NAME`, one of the environment's reviewers)")
+	fl.StringVar(&f.envRules, "environments", "", "environment protection rules `FILE` (default .github/environments.yml in the repository)")
 }
 
 // repoRoot is the git top-level folder of the current directory, or the
@@ -342,6 +348,14 @@ func (a *app) run(ctx context.Context, f *runFlags, rerunOf int64, reuse map[str
 	defer db.Close()
 	stateDir := filepath.Dir(db.Path())
 	self, _ := os.Executable()
+	rulesPath, explicit := environmentsPath(ws, f.envRules)
+	rules, err := loadEnvironmentRules(rulesPath, explicit)
+	if err != nil {
+		return asUsage(err)
+	}
+	actor, _ := ev.GitHub["actor"].(string)
+	ref, _ := ev.GitHub["ref"].(string)
+	envGate := environmentGate(rules, f.approve, f.approver, actor, ref, a.stderr)
 	var names []string
 	for k := range secrets {
 		names = append(names, k)
@@ -378,6 +392,7 @@ func (a *app) run(ctx context.Context, f *runFlags, rerunOf int64, reuse map[str
 		Workspace: ws, StateDir: stateDir, Executor: &host.Executor{Grace: f.grace}, Runs: runs,
 		Sink: view.event, HardCtx: hard, Grace: f.grace, DryRun: f.dryRun, Reuse: reuse,
 		ArtifactRuns: artifactRuns, RerunOf: rerunOf, Params: params, Self: self,
+		EnvironmentGate: envGate,
 	})
 	view.close()
 	if err != nil {
