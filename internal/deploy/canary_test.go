@@ -21,7 +21,7 @@ import (
 // is scraped only after Prometheus' 5 s discovery update interval).
 const errorRateAnalysis = `metrics:
   - name: error-rate
-    query: (sum(rate(shipgate_proxy_requests_total{env="{{env}}",track="canary",code=~"5.."}[5s])) or vector(0)) / sum(rate(shipgate_proxy_requests_total{env="{{env}}",track="canary"}[5s]))
+    query: (sum(rate(shipgate_proxy_requests_total{env="{{env}}",track="canary",version="{{canary}}",code=~"5.."}[5s])) or vector(0)) / sum(rate(shipgate_proxy_requests_total{env="{{env}}",track="canary",version="{{canary}}"}[5s]))
     successCondition: result < 0.05
     interval: 1s
     count: 3
