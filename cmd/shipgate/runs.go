@@ -136,6 +136,16 @@ func loadDetail(ctx context.Context, runs *store.Runs, run *store.Run) (*runDeta
 	if d.Summaries, err = runs.Summaries(ctx, run.ID); err != nil {
 		return nil, err
 	}
+	// Empty lists, not null, in --json.
+	if d.Annotations == nil {
+		d.Annotations = []*store.Annotation{}
+	}
+	if d.Artifacts == nil {
+		d.Artifacts = []*store.Artifact{}
+	}
+	if d.Summaries == nil {
+		d.Summaries = []*store.Summary{}
+	}
 	return d, nil
 }
 
