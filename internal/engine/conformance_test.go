@@ -60,9 +60,6 @@ var actKnown = map[string]string{
 	"uses-github-empty":           "uses: with an empty value; rejected as a syntax error (exit 2); no act test runs it",
 	"uses-workflow":               "reusable workflows (jobs.<id>.uses) are not run yet (shipgate-support)",
 	"workflow_call_inputs":        "workflow_call (reusable workflows) is not run yet (shipgate-support)",
-	"evalmatrix-merge-array":      "plan.ExpandMatrix: an expression yielding an array inside a matrix row is not spread into the row (internal/plan)",
-	"evalmatrix-merge-map":        "plan.ExpandMatrix: the ${{ insert }} map directive is not applied (internal/plan)",
-	"evalmatrixneeds2":            "plan.ExpandMatrix: a matrix key written as an expression is not evaluated (internal/plan)",
 }
 
 // TestActConformance runs act's host-runnable cases and compares each run's

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/shipgate/shipgate/internal/expr"
 	"github.com/shipgate/shipgate/internal/workflow"
@@ -155,6 +156,15 @@ func resolve(m *workflow.Matrix, c *expr.Context) (rows []row, include, exclude 
 		return rows, include, exclude, nil
 	}
 	for _, r := range m.Rows {
+		name := r.Name
+		if expr.HasExpr(name) {
+			// GitHub evaluates a key written as an expression.
+			v, err := eval(workflow.String{Value: name, Pos: r.Pos, Set: true})
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			name = expr.ToString(v)
+		}
 		if r.Expr.Set {
 			v, err := eval(r.Expr)
 			if err != nil {
@@ -162,18 +172,26 @@ func resolve(m *workflow.Matrix, c *expr.Context) (rows []row, include, exclude 
 			}
 			arr, ok := v.([]any)
 			if !ok {
-				return nil, nil, nil, fmt.Errorf("%s: matrix row %q gave %s, not an array", r.Expr.Pos, r.Name, describe(v))
+				return nil, nil, nil, fmt.Errorf("%s: matrix row %q gave %s, not an array", r.Expr.Pos, name, describe(v))
 			}
-			rows = append(rows, row{r.Name, arr})
+			rows = append(rows, row{name, arr})
 			continue
 		}
-		vals := make([]any, len(r.Values))
-		for i, v := range r.Values {
-			if vals[i], err = evalDeep(v, c); err != nil {
+		var vals []any
+		for _, v := range r.Values {
+			ev, err := evalDeep(v, c)
+			if err != nil {
 				return nil, nil, nil, fmt.Errorf("%s: %w", r.Pos, err)
 			}
+			// An element that is one expression giving an array is spread
+			// into the row, as GitHub's template sequences are.
+			if arr, ok := ev.([]any); ok && isSingleExpr(v) {
+				vals = append(vals, arr...)
+				continue
+			}
+			vals = append(vals, ev)
 		}
-		rows = append(rows, row{r.Name, vals})
+		rows = append(rows, row{name, vals})
 	}
 	for _, pair := range []struct {
 		list []map[string]any
@@ -213,6 +231,28 @@ func resolve(m *workflow.Matrix, c *expr.Context) (rows []row, include, exclude 
 	return rows, include, exclude, nil
 }
 
+// isInsert reports whether a mapping key is the `${{ insert }}` directive.
+func isInsert(k string) bool {
+	k = strings.TrimSpace(k)
+	inner, ok := strings.CutPrefix(k, "${{")
+	if !ok {
+		return false
+	}
+	inner, ok = strings.CutSuffix(inner, "}}")
+	return ok && strings.EqualFold(strings.TrimSpace(inner), "insert")
+}
+
+// isSingleExpr reports whether v is a string that is exactly one `${{ }}`.
+func isSingleExpr(v any) bool {
+	s, ok := v.(string)
+	if !ok {
+		return false
+	}
+	s = strings.TrimSpace(s)
+	segs, err := expr.Split(s)
+	return err == nil && len(segs) == 1 && segs[0].IsExpr
+}
+
 // evalDeep evaluates `${{ }}` inside matrix values.
 func evalDeep(v any, c *expr.Context) (any, error) {
 	switch v := v.(type) {
@@ -235,10 +275,42 @@ func evalDeep(v any, c *expr.Context) (any, error) {
 		return out, nil
 	case map[string]any:
 		out := make(map[string]any, len(v))
+		var inserts []string
 		for k, e := range v {
-			var err error
-			if out[k], err = evalDeep(e, c); err != nil {
+			if isInsert(k) {
+				inserts = append(inserts, k)
+				continue
+			}
+			ev, err := evalDeep(e, c)
+			if err != nil {
 				return nil, err
+			}
+			key := k
+			if expr.HasExpr(k) {
+				if c == nil {
+					return nil, ErrDynamic
+				}
+				kv, err := expr.Interpolate(k, c)
+				if err != nil {
+					return nil, err
+				}
+				key = kv
+			}
+			out[key] = ev
+		}
+		// `${{ insert }}: MAPPING` merges the mapping into its parent.
+		slices.Sort(inserts)
+		for _, k := range inserts {
+			ev, err := evalDeep(v[k], c)
+			if err != nil {
+				return nil, err
+			}
+			m, ok := ev.(map[string]any)
+			if !ok {
+				return nil, fmt.Errorf("${{ insert }} needs a mapping, got %s", describe(ev))
+			}
+			for mk, mv := range m {
+				out[mk] = mv
 			}
 		}
 		return out, nil

@@ -297,3 +297,41 @@ jobs:
 		t.Fatalf("unknown job: %v", ds)
 	}
 }
+
+// GitHub's template directives inside a matrix: a key written as an
+// expression, an expression giving an array spread into a row, and
+// `${{ insert }}` merging a mapping (act's evalmatrix cases).
+func TestMatrixTemplateDirectives(t *testing.T) {
+	wf := parse(t, `on: push
+jobs:
+  j:
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        ${{ github.ref_name }}: [x]
+        a:
+          - env:
+              key1: val1
+              ${{ insert }}: ${{ fromJSON('{"key3":"val3"}') }}
+          - ${{ fromJSON('[{"env":{"key2":"val2"}},{"env":{"key4":"v4"}}]') }}
+    steps:
+      - run: "true"
+`)
+	c := &expr.Context{Contexts: map[string]any{"github": map[string]any{"ref_name": "main"}}}
+	legs, err := ExpandMatrix(wf.Jobs[0].Strategy.Matrix, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range legs {
+		got = append(got, expr.ToString(l.Values["main"])+" "+strings.Join(strings.Fields(expr.ToJSON(l.Values["a"])), ""))
+	}
+	want := []string{
+		`x {"env":{"key1":"val1","key3":"val3"}}`,
+		`x {"env":{"key2":"val2"}}`,
+		`x {"env":{"key4":"v4"}}`,
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("legs:\n got  %q\n want %q", got, want)
+	}
+}
