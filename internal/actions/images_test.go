@@ -86,3 +86,18 @@ func TestUploadSARIFKeepsTheFileWithTheRun(t *testing.T) {
 		t.Fatalf("kept file: %q, %v", b, err)
 	}
 }
+
+func TestGHReleaseIsKeptLocally(t *testing.T) {
+	e, _ := recorder(t, map[string]string{"tag_name": "v1.2.0", "body": "notes", "files": "dist/*.tar.gz"})
+	e.Environ = map[string]string{}
+	os.MkdirAll(filepath.Join(e.Workspace, "dist"), 0o755)
+	os.WriteFile(filepath.Join(e.Workspace, "dist", "app.tar.gz"), []byte("x"), 0o644)
+	f, _ := Lookup("softprops/action-gh-release@v2")
+	res, err := f(context.Background(), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(e.StateDir, "releases", "v1.2.0", "app.tar.gz")); err != nil {
+		t.Fatalf("release file not kept: %v (outputs %v)", err, res.Outputs)
+	}
+}
