@@ -65,5 +65,6 @@ func FuzzParseConfig(f *testing.F) {
 		fr := fragment{data: text, path: "dir/a.p12", startLine: 1, to: len(text)}
 		d.scanFragment(st, &fr)
 		d.finish(st, &fr, Finding{}, func(Finding) {})
+		d.decodePass(st, &fr, Finding{}, func(Finding) {}, 0)
 	})
 }
