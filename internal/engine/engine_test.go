@@ -547,10 +547,10 @@ runs:
 
 func TestUnknownActionRefusedAtLoad(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "wf.yml")
-	os.WriteFile(p, []byte("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: docker/build-push-action@v6\n"), 0o644)
+	os.WriteFile(p, []byte("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: nobody/unknown-action@v6\n"), 0o644)
 	_, ds, _ := workflow.Load(p, workflow.Options{Strict: true, KnownAction: actions.Known})
 	block, _ := Blocking(ds)
-	if len(block) != 1 || block[0].Pos.Line != 6 || !strings.Contains(block[0].Message, "docker/build-push-action@v6") || !strings.Contains(block[0].Message, "actions/upload-artifact") {
+	if len(block) != 1 || block[0].Pos.Line != 6 || !strings.Contains(block[0].Message, "nobody/unknown-action@v6") || !strings.Contains(block[0].Message, "actions/upload-artifact") {
 		t.Errorf("diagnostics %v", block)
 	}
 }
