@@ -157,19 +157,22 @@ func gitTop(dir, fallback string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// workspaceFor is GITHUB_WORKSPACE for a workflow file: the repository
-// holding it; for a file outside any repository, the folder above
-// .github/workflows, else the current directory.
+// workspaceFor is GITHUB_WORKSPACE for a workflow file: the folder above
+// .github/workflows; for a workflow elsewhere, the git repository holding
+// it, else the current directory.
 func workspaceFor(path string) string {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return repoRoot()
 	}
 	dir := filepath.Dir(abs)
-	fallback, _ := os.Getwd()
+	// The project is the folder that holds .github: the repository root in
+	// a normal checkout, or a project nested in a larger repository (such
+	// as examples/hello here).
 	if filepath.Base(dir) == "workflows" && filepath.Base(filepath.Dir(dir)) == ".github" {
-		fallback = filepath.Dir(filepath.Dir(dir))
+		return filepath.Dir(filepath.Dir(dir))
 	}
+	fallback, _ := os.Getwd()
 	return gitTop(dir, fallback)
 }
 
