@@ -33,6 +33,9 @@ func openServerDB(ctx context.Context, dsn string) (*store.DB, error) {
 		}
 		return nil, usageError("--db %q: want sqlite:PATH", dsn)
 	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, usageError("--db %s: %v", dsn, err)
 	}

@@ -51,7 +51,12 @@ jobs:
 
 func TestServerCommands(t *testing.T) {
 	root := t.TempDir()
-	db := "sqlite:" + filepath.Join(root, "state", "server.db")
+	// A relative --db (as the default is): step files must still be found
+	// from the repository the steps run in.
+	wd, _ := os.Getwd()
+	os.Chdir(root)
+	defer os.Chdir(wd)
+	db := "sqlite:state/server.db"
 	// users: add (prints a token once), a bad role is exit 2, list --json.
 	code, rootTok, errs := runCLI(t, "", "users", "add", "root", "--role", "admin", "--db", db)
 	if code != 0 || !strings.HasPrefix(rootTok, "sgt_") || !strings.Contains(errs, "shown once") {

@@ -101,6 +101,9 @@ func New(o Options) (*Server, error) {
 	s := &Server{cfg: o.Config, db: o.DB, st: store.NewServer(o.DB), runs: store.NewRuns(o.DB), exec: o.Executor,
 		log: o.Log, poll: o.Poll, notifier: o.Notifier, stateDir: filepath.Dir(o.DB.Path()),
 		active: map[int64]*active{}, waiters: map[int64]chan struct{}{}, wake: make(chan struct{}, 1), ingestWake: make(chan struct{}, 1)}
+	if abs, err := filepath.Abs(s.stateDir); err == nil {
+		s.stateDir = abs // steps run in the repository; their files must not be relative
+	}
 	if o.Records != nil {
 		s.st = o.Records
 	}
