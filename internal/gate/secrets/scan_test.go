@@ -230,3 +230,19 @@ func diffStrings(a, b []string) (onlyA, onlyB []string) {
 	slices.Sort(onlyB)
 	return onlyA, onlyB
 }
+
+// TestMaxFileSize: larger files are skipped and counted.
+func TestMaxFileSize(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"small.env": "GITHUB_TOKEN=" + fakeGitHubPAT + "\n",
+		"big.env":   strings.Repeat("# padding\n", 20000) + "GITHUB_TOKEN=" + fakeGitHubPAT + "\n",
+	})
+	fs, st, err := defaultDetector(t).ScanDir(context.Background(), dir, ScanOptions{MaxFileSize: 100 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := summary(fs); !slices.Equal(got, []string{"small.env:1:14 github-pat"}) || st.SkippedBig != 1 {
+		t.Errorf("got %q, stats %+v", got, st)
+	}
+}
