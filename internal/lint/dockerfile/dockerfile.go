@@ -23,6 +23,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/shipgate/shipgate/internal/diag"
+	"github.com/shipgate/shipgate/internal/lint/ruleset"
 )
 
 // Rule IDs this package reports.
@@ -45,47 +46,30 @@ const (
 )
 
 // RuleInfo describes a rule: its ID, default severity and one-line summary.
-type RuleInfo struct {
-	ID       string
-	Severity diag.Severity
-	Summary  string
-}
+type RuleInfo = ruleset.Rule
 
 // Rules lists every rule of this package with its default severity.
-var Rules = []RuleInfo{
-	{RuleParse, diag.Error, "the Dockerfile does not parse"},
-	{RuleUntagged, diag.Error, "FROM an image without a tag or digest"},
-	{RuleLatest, diag.Error, "FROM an image with the latest tag"},
-	{RuleAptPin, diag.Warning, "apt-get install without pinned versions (pkg=version)"},
-	{RuleAptLists, diag.Warning, "apt-get install without removing /var/lib/apt/lists afterwards"},
-	{RuleAptRecommends, diag.Warning, "apt-get install without --no-install-recommends"},
-	{RuleApkPin, diag.Warning, "apk add without pinned versions (pkg=version)"},
-	{RuleAddForCopy, diag.Error, "ADD of local files or folders where COPY serves"},
-	{RuleUserRoot, diag.Error, "the final stage's last USER is root"},
-	{RuleNoUser, diag.Warning, "the final stage never sets USER, so the image runs as root"},
-	{RuleShellForm, diag.Warning, "CMD or ENTRYPOINT in shell form (signals do not reach the process)"},
-	{RulePipefail, diag.Warning, "RUN with a pipe but without `set -o pipefail` or a pipefail SHELL"},
-	{RuleSecret, diag.Error, "ENV or ARG named like a secret (it is kept in the image history)"},
-	{RuleNoHealthcheck, diag.Info, "the final stage has no HEALTHCHECK"},
+var Rules = ruleset.Set{
+	{ID: RuleParse, Severity: diag.Error, Summary: "the Dockerfile does not parse"},
+	{ID: RuleUntagged, Severity: diag.Error, Summary: "FROM an image without a tag or digest"},
+	{ID: RuleLatest, Severity: diag.Error, Summary: "FROM an image with the latest tag"},
+	{ID: RuleAptPin, Severity: diag.Warning, Summary: "apt-get install without pinned versions (pkg=version)"},
+	{ID: RuleAptLists, Severity: diag.Warning, Summary: "apt-get install without removing /var/lib/apt/lists afterwards"},
+	{ID: RuleAptRecommends, Severity: diag.Warning, Summary: "apt-get install without --no-install-recommends"},
+	{ID: RuleApkPin, Severity: diag.Warning, Summary: "apk add without pinned versions (pkg=version)"},
+	{ID: RuleAddForCopy, Severity: diag.Error, Summary: "ADD of local files or folders where COPY serves"},
+	{ID: RuleUserRoot, Severity: diag.Error, Summary: "the final stage's last USER is root"},
+	{ID: RuleNoUser, Severity: diag.Warning, Summary: "the final stage never sets USER, so the image runs as root"},
+	{ID: RuleShellForm, Severity: diag.Warning, Summary: "CMD or ENTRYPOINT in shell form (signals do not reach the process)"},
+	{ID: RulePipefail, Severity: diag.Warning, Summary: "RUN with a pipe but without `set -o pipefail` or a pipefail SHELL"},
+	{ID: RuleSecret, Severity: diag.Error, Summary: "ENV or ARG named like a secret (it is kept in the image history)"},
+	{ID: RuleNoHealthcheck, Severity: diag.Info, Summary: "the final stage has no HEALTHCHECK"},
 }
 
 // DiagRules returns Rules in the form SARIF's rule table wants.
-func DiagRules() []diag.Rule {
-	out := make([]diag.Rule, len(Rules))
-	for i, r := range Rules {
-		out[i] = diag.Rule{ID: r.ID, Description: r.Summary, HelpURI: helpURI}
-	}
-	return out
-}
+func DiagRules() []diag.Rule { return Rules.Diag(helpURI) }
 
-func severity(id string) diag.Severity {
-	for _, r := range Rules {
-		if r.ID == id {
-			return r.Severity
-		}
-	}
-	return diag.Error
-}
+func severity(id string) diag.Severity { return Rules.Severity(id) }
 
 // Looks reports whether src looks like a Dockerfile: its first instruction,
 // after comments, parser directives and blank lines, is FROM or ARG, and a

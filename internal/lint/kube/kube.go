@@ -28,6 +28,7 @@ import (
 	"strings"
 
 	"github.com/shipgate/shipgate/internal/diag"
+	"github.com/shipgate/shipgate/internal/lint/ruleset"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -55,51 +56,34 @@ const (
 )
 
 // RuleInfo describes a rule: its ID, default severity and summary.
-type RuleInfo struct {
-	ID       string
-	Severity diag.Severity
-	Summary  string
-}
+type RuleInfo = ruleset.Rule
 
 // Rules lists every rule of this package with its default severity.
-var Rules = []RuleInfo{
-	{RuleParse, diag.Error, "the file is not valid YAML"},
-	{RuleSchema, diag.Error, "the object does not fit its kind's schema (type, required field)"},
-	{RuleStrict, diag.Error, "unknown field or duplicate key (the API server drops or rejects it)"},
-	{RuleUnknownKind, diag.Info, "kind without a built-in schema (CRD or vendor kind): skipped"},
-	{RuleRemovedAPI, diag.Warning, "apiVersion removed from current Kubernetes releases"},
-	{RuleImageTag, diag.Error, "container image without a tag, or with latest"},
-	{RuleRequests, diag.Warning, "container without cpu or memory requests"},
-	{RuleLimits, diag.Warning, "container without cpu or memory limits"},
-	{RuleRunAsNonRoot, diag.Warning, "container may run as root (runAsNonRoot not set, runAsUser/runAsGroup 0)"},
-	{RulePrivEscalation, diag.Error, "container allows privilege escalation"},
-	{RulePrivileged, diag.Error, "privileged container"},
-	{RuleReadOnlyRootFS, diag.Warning, "container without readOnlyRootFilesystem: true"},
-	{RuleLivenessProbe, diag.Warning, "long-running container without a liveness probe"},
-	{RuleReadinessProbe, diag.Warning, "long-running container without a readiness probe"},
-	{RuleHostNetwork, diag.Error, "pod shares the host's network namespace"},
-	{RuleHostPID, diag.Error, "pod shares the host's process namespace"},
-	{RuleHostIPC, diag.Error, "pod shares the host's IPC namespace"},
-	{RuleDanglingService, diag.Warning, "service selector matches no pod template in the reviewed files"},
+var Rules = ruleset.Set{
+	{ID: RuleParse, Severity: diag.Error, Summary: "the file is not valid YAML"},
+	{ID: RuleSchema, Severity: diag.Error, Summary: "the object does not fit its kind's schema (type, required field)"},
+	{ID: RuleStrict, Severity: diag.Error, Summary: "unknown field or duplicate key (the API server drops or rejects it)"},
+	{ID: RuleUnknownKind, Severity: diag.Info, Summary: "kind without a built-in schema (CRD or vendor kind): skipped"},
+	{ID: RuleRemovedAPI, Severity: diag.Warning, Summary: "apiVersion removed from current Kubernetes releases"},
+	{ID: RuleImageTag, Severity: diag.Error, Summary: "container image without a tag, or with latest"},
+	{ID: RuleRequests, Severity: diag.Warning, Summary: "container without cpu or memory requests"},
+	{ID: RuleLimits, Severity: diag.Warning, Summary: "container without cpu or memory limits"},
+	{ID: RuleRunAsNonRoot, Severity: diag.Warning, Summary: "container may run as root (runAsNonRoot not set, runAsUser/runAsGroup 0)"},
+	{ID: RulePrivEscalation, Severity: diag.Error, Summary: "container allows privilege escalation"},
+	{ID: RulePrivileged, Severity: diag.Error, Summary: "privileged container"},
+	{ID: RuleReadOnlyRootFS, Severity: diag.Warning, Summary: "container without readOnlyRootFilesystem: true"},
+	{ID: RuleLivenessProbe, Severity: diag.Warning, Summary: "long-running container without a liveness probe"},
+	{ID: RuleReadinessProbe, Severity: diag.Warning, Summary: "long-running container without a readiness probe"},
+	{ID: RuleHostNetwork, Severity: diag.Error, Summary: "pod shares the host's network namespace"},
+	{ID: RuleHostPID, Severity: diag.Error, Summary: "pod shares the host's process namespace"},
+	{ID: RuleHostIPC, Severity: diag.Error, Summary: "pod shares the host's IPC namespace"},
+	{ID: RuleDanglingService, Severity: diag.Warning, Summary: "service selector matches no pod template in the reviewed files"},
 }
 
 // DiagRules returns Rules in the form SARIF's rule table wants.
-func DiagRules() []diag.Rule {
-	out := make([]diag.Rule, len(Rules))
-	for i, r := range Rules {
-		out[i] = diag.Rule{ID: r.ID, Description: r.Summary, HelpURI: helpURI}
-	}
-	return out
-}
+func DiagRules() []diag.Rule { return Rules.Diag(helpURI) }
 
-func severity(id string) diag.Severity {
-	for _, r := range Rules {
-		if r.ID == id {
-			return r.Severity
-		}
-	}
-	return diag.Error
-}
+func severity(id string) diag.Severity { return Rules.Severity(id) }
 
 // Looks reports whether src looks like Kubernetes manifests: some document
 // has a top-level apiVersion and kind.

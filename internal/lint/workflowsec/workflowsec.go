@@ -19,6 +19,7 @@ import (
 
 	"github.com/rhysd/actionlint"
 	"github.com/shipgate/shipgate/internal/diag"
+	"github.com/shipgate/shipgate/internal/lint/ruleset"
 )
 
 // Rule IDs this package reports.
@@ -35,38 +36,21 @@ const (
 )
 
 // RuleInfo describes a rule: its ID, default severity and summary.
-type RuleInfo struct {
-	ID       string
-	Severity diag.Severity
-	Summary  string
-}
+type RuleInfo = ruleset.Rule
 
 // Rules lists every rule of this package with its default severity.
-var Rules = []RuleInfo{
-	{RuleScriptInjection, diag.Error, "untrusted ${{ github.event.* }} data expanded inside a run: script"},
-	{RulePRTargetHead, diag.Error, "pull_request_target/workflow_run workflow checks out the untrusted head"},
-	{RuleUnpinnedAction, diag.Warning, "action or reusable workflow not pinned to a full commit SHA"},
-	{RuleSecretEcho, diag.Error, "secret printed to the log with echo/printf"},
-	{RuleSyntax, diag.Error, "the workflow does not parse"},
+var Rules = ruleset.Set{
+	{ID: RuleScriptInjection, Severity: diag.Error, Summary: "untrusted ${{ github.event.* }} data expanded inside a run: script"},
+	{ID: RulePRTargetHead, Severity: diag.Error, Summary: "pull_request_target/workflow_run workflow checks out the untrusted head"},
+	{ID: RuleUnpinnedAction, Severity: diag.Warning, Summary: "action or reusable workflow not pinned to a full commit SHA"},
+	{ID: RuleSecretEcho, Severity: diag.Error, Summary: "secret printed to the log with echo/printf"},
+	{ID: RuleSyntax, Severity: diag.Error, Summary: "the workflow does not parse"},
 }
 
 // DiagRules returns Rules in the form SARIF's rule table wants.
-func DiagRules() []diag.Rule {
-	out := make([]diag.Rule, len(Rules))
-	for i, r := range Rules {
-		out[i] = diag.Rule{ID: r.ID, Description: r.Summary, HelpURI: helpURI}
-	}
-	return out
-}
+func DiagRules() []diag.Rule { return Rules.Diag(helpURI) }
 
-func severity(id string) diag.Severity {
-	for _, r := range Rules {
-		if r.ID == id {
-			return r.Severity
-		}
-	}
-	return diag.Error
-}
+func severity(id string) diag.Severity { return Rules.Severity(id) }
 
 // Looks reports whether src looks like a GitHub Actions workflow: top-level
 // `on:` and `jobs:` keys.
