@@ -8,8 +8,10 @@ import (
 	"io"
 	"os/exec"
 	"path"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // commitMarker starts each commit header in the git log output we ask for.
@@ -60,7 +62,32 @@ func (d *Detector) ScanGit(ctx context.Context, repo, rng string) ([]Finding, St
 // lines as one fragment starting at the hunk's new-file line.
 func (d *Detector) scanGitLog(ctx context.Context, r io.Reader, stats *Stats, emit func(Finding)) error {
 	br := bufio.NewReaderSize(r, 1<<16)
-	st := d.newScratch()
+	// Hunks are scanned by a bounded pool while git log streams on; emit
+	// must be safe for concurrent use.
+	type job struct {
+		fr   fragment
+		base Finding
+	}
+	jobs := make(chan job, 64)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := d.newScratch()
+			for j := range jobs {
+				d.scanFragment(st, &j.fr)
+				d.finish(st, &j.fr, j.base, emit)
+				if !d.NoDecode {
+					d.decodePass(st, &j.fr, j.base, emit, 0)
+				}
+			}
+		}()
+	}
+	defer func() {
+		close(jobs)
+		wg.Wait()
+	}()
 	var (
 		base    Finding // commit, author, date
 		file    string
@@ -71,12 +98,8 @@ func (d *Detector) scanGitLog(ctx context.Context, r io.Reader, stats *Stats, em
 	)
 	flush := func() {
 		if len(hunk) > 0 && file != "" && !skipped {
-			fr := fragment{data: hunk, path: file, commit: base.Commit, startLine: start, from: 0, to: len(hunk)}
-			d.scanFragment(st, &fr)
-			d.finish(st, &fr, base, emit)
-			if !d.NoDecode {
-				d.decodePass(st, &fr, base, emit, 0)
-			}
+			data := bytes.Clone(hunk)
+			jobs <- job{fragment{data: data, path: file, commit: base.Commit, startLine: start, from: 0, to: len(data)}, base}
 			stats.Bytes += int64(len(hunk))
 		}
 		hunk = hunk[:0]
