@@ -125,6 +125,11 @@ func (b *builder) workflow(w *actionlint.Workflow) *Workflow {
 	}
 	jobs := make([]*actionlint.Job, 0, len(w.Jobs))
 	for _, j := range w.Jobs {
+		// A job whose key is not a string (`jobs: {{}}`) has no ID; actionlint
+		// has already reported it, and the model leaves it out.
+		if j.ID == nil || j.ID.Value == "" {
+			continue
+		}
 		jobs = append(jobs, j)
 	}
 	slices.SortFunc(jobs, func(x, y *actionlint.Job) int { return comparePos(x.Pos, y.Pos) })
