@@ -44,6 +44,12 @@ func TestGateArgv(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %q want %q", got, want)
 	}
+	// A command after "--" gets none of the gate's flags.
+	got = GateArgv("/bin/shipgate", "tests", map[string]string{"command": "flaky", "args": "-- rebar3 eunit --module=x", "runs": "3"})
+	want = []string{"/bin/shipgate", "tests", "flaky", "--runs=3", "--", "rebar3", "eunit", "--module=x"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %q want %q", got, want)
+	}
 }
 
 func TestArtifactsUploadDownload(t *testing.T) {
