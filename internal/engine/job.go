@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -284,6 +285,14 @@ func (l *leg) processEnv(env map[string]string, sc *scope, stepKey string, files
 	maps.Copy(m, defaults)
 	maps.Copy(m, env)
 	maps.Copy(m, files)
+	// The shipgate binary running this workflow is on the PATH of its
+	// steps (after GITHUB_PATH entries), so `run: shipgate ...` uses the
+	// same binary as `uses: shipgate/<gate>@v1`.
+	if r.opts.Self != "" {
+		if dir := filepath.Dir(r.opts.Self); !slices.Contains(filepath.SplitList(m["PATH"]), dir) {
+			m["PATH"] = dir + string(os.PathListSeparator) + m["PATH"]
+		}
+	}
 	l.mu.Lock()
 	if len(l.path) > 0 {
 		m["PATH"] = strings.Join(l.path, string(os.PathListSeparator)) + string(os.PathListSeparator) + m["PATH"]
