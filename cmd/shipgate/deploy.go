@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -236,7 +235,7 @@ Exit codes: 0 promoted, 1 rolled back or failed, 2 bad usage or input.`,
 	fl.StringVar(&approvedBy, "approved-by", "", "who approved this deployment (recorded)")
 	fl.StringVar(&pushgateway, "pushgateway", "", "push the environment's DORA metrics to this Pushgateway `URL` afterwards")
 	fl.BoolVar(&jsonOut, "json", false, "print the outcome as JSON")
-	c.AddCommand(a.deployStatusCmd(), a.deployRollbackCmd(), a.deployHistoryCmd(), a.deploySuperviseCmd(), a.deployStopCmd())
+	c.AddCommand(a.deployStatusCmd(), a.deployRollbackCmd(), a.deployHistoryCmd(), a.deploySuperviseCmd(), a.deployStopCmd(), a.deployProbeCmd())
 	return c
 }
 
@@ -609,4 +608,74 @@ func (a *app) doraCmd() *cobra.Command {
 	return c
 }
 
-var _ = errors.New
+func (a *app) deployProbeCmd() *cobra.Command {
+	var storeDir, reloadCmd, checkURL, contains string
+	var restart, jsonOut bool
+	var within time.Duration
+	c := &cobra.Command{
+		Use:   "probe ENV",
+		Short: "Reliability probes of a local environment: restart resilience and configuration reload",
+		Long: `probe --restart kills each stable replica in turn; the supervisor must have
+it healthy again within --within. probe --reload-command runs a command
+that changes a setting (e.g. edits the service's CONFIG_FILE); --check-url
+must then contain --check-contains within --within, with no replica
+restarted. Exit 1 when a probe fails.`,
+		Example: `  shipgate deploy probe production --restart --within 30s
+  shipgate deploy probe production --reload-command 'echo "{version, \"1.0.1\"}." > erlsvc.conf' \
+      --check-url /health --check-contains 1.0.1 --within 5s`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !restart && reloadCmd == "" {
+				return usageError("give --restart and/or --reload-command")
+			}
+			if reloadCmd != "" && contains == "" {
+				return usageError("--reload-command needs --check-contains (what the new setting makes the service answer)")
+			}
+			l := &deploy.Local{Dir: filepath.Join(storeDir, "deploy")}
+			var results []deploy.ProbeResult
+			if reloadCmd != "" {
+				r, err := l.ProbeReload(cmd.Context(), args[0], reloadCmd, deploy.Check{Name: checkURL, URL: checkURL, Contains: contains}, within)
+				if err != nil {
+					return failed(err)
+				}
+				results = append(results, r)
+			}
+			if restart {
+				rs, err := l.ProbeRestart(cmd.Context(), args[0], within)
+				if err != nil {
+					return failed(err)
+				}
+				results = append(results, rs...)
+			}
+			ok := true
+			for _, r := range results {
+				ok = ok && r.OK
+			}
+			if jsonOut {
+				if err := writeJSON(a.stdout, results); err != nil {
+					return err
+				}
+			} else {
+				for _, r := range results {
+					verdict := "ok"
+					if !r.OK {
+						verdict = "FAILED"
+					}
+					fmt.Fprintf(a.stdout, "%-8s %-16s %-6s %8s (bound %s) %s\n", r.Probe, r.Target, verdict, r.Took.Round(time.Millisecond), r.Bound, r.Message)
+				}
+			}
+			if !ok {
+				return failed(deploy.ErrProbeFailed)
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&storeDir, "store", store.DefaultDir, "store `DIR`")
+	c.Flags().BoolVar(&restart, "restart", false, "restart-resilience probe")
+	c.Flags().StringVar(&reloadCmd, "reload-command", "", "shell `COMMAND` that changes a setting for the reload probe")
+	c.Flags().StringVar(&checkURL, "check-url", "/health", "path the reload probe reads")
+	c.Flags().StringVar(&contains, "check-contains", "", "text the answer must contain once the setting is in effect")
+	c.Flags().DurationVar(&within, "within", 30*time.Second, "bound for each probe")
+	c.Flags().BoolVar(&jsonOut, "json", false, "print the results as JSON")
+	return c
+}

@@ -25,7 +25,7 @@ const errorRateAnalysis = `metrics:
     successCondition: result < 0.05
     interval: 1s
     count: 3
-    inconclusiveLimit: 1
+    inconclusiveLimit: 2
 `
 
 type canaryRun struct {
@@ -80,7 +80,7 @@ func runCanary(t *testing.T, failRate string) canaryRun {
 	// and two scrapes), as it would in a long-running setup.
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		v, err := q.Query(ctx, `sum(rate(http_requests_total{env="production",track="stable"}[5s]))`, time.Now())
+		v, err := q.Query(ctx, `sum(rate(shipgate_proxy_requests_total{env="production",track="stable"}[5s]))`, time.Now())
 		if err == nil && len(v) == 1 && v[0] > 0 {
 			break
 		}

@@ -222,3 +222,22 @@ func (tr *traffic) Stop() {
 	close(tr.stop)
 	tr.wg.Wait()
 }
+
+// erlangService returns the example service's run script, building its
+// release first when there is none (rebar3 from Debian's package).
+func erlangService(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs("../../examples/erlang-service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "_build/default/rel/erlsvc/bin/erlsvc")); err != nil {
+		needBinary(t, "rebar3")
+		cmd := exec.Command("rebar3", "release")
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("rebar3 release: %v\n%s", err, out)
+		}
+	}
+	return filepath.Join(dir, "bin/erlsvc-run")
+}

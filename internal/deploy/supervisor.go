@@ -585,6 +585,13 @@ func (s *Supervisor) deploy(ctx context.Context, rel Release) error {
 	if err != nil {
 		return err
 	}
+	// The proxy's counters for the new version exist from now on at zero
+	// (Prometheus' advice for known label sets): the first step's rate()
+	// then has data as soon as traffic moves, instead of "no data" until
+	// two scrapes after the first request.
+	for _, code := range []string{"200", "500"} {
+		s.requests.WithLabelValues(s.Env, name, rel.Version, code).Add(0)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if first {

@@ -44,7 +44,21 @@ func TestCanaryTrials(t *testing.T) {
 	st, _ := local.Status(ctx, "production")
 	tr := startTraffic(st.URL+"/", 4)
 	defer tr.Stop()
-	time.Sleep(3 * time.Second) // Prometheus has the proxy's series
+	// Wait until the fresh Prometheus has the proxy's stable series (two
+	// scrapes): without this the very first canary met a Prometheus still
+	// warming up, its first two measurements had no data, and it was
+	// rolled back as inconclusive (1 of 20 healthy trials, twice).
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		v, err := q.Query(ctx, `sum(rate(shipgate_proxy_requests_total{env="production",track="stable"}[5s]))`, time.Now())
+		if err == nil && len(v) == 1 && v[0] > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Prometheus never saw the proxy: %v %v", v, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 
 	var promoted, rolledBack int
 	var detect []time.Duration
