@@ -86,11 +86,14 @@ func LoadConfig(path string) (*Config, error) {
 		return nil, err
 	}
 	var c Config
-	if err := yaml.UnmarshalWithOptions(b, &c, yaml.Strict()); err != nil {
-		return nil, fmt.Errorf("%s: %s", path, yaml.FormatError(err, false, true))
+	if err := decodeYAML(b, &c); err != nil {
+		return nil, fmt.Errorf("%s: %s", path, err)
 	}
 	base := filepath.Dir(path)
-	for _, r := range c.Repositories {
+	for i, r := range c.Repositories {
+		if r == nil {
+			return nil, fmt.Errorf("%s: repositories[%d] is empty", path, i)
+		}
 		if r.Path != "" && !filepath.IsAbs(r.Path) {
 			r.Path = filepath.Join(base, r.Path)
 		}
@@ -134,7 +137,10 @@ func (c *Config) check() error {
 		if r.WebhookSecretEnv != "" {
 			r.WebhookSecret = os.Getenv(r.WebhookSecretEnv)
 		}
-		for _, n := range r.Notify {
+		for j, n := range r.Notify {
+			if n == nil {
+				return fmt.Errorf("repositories[%d].notify[%d] is empty", i, j)
+			}
 			if n.SecretEnv != "" {
 				n.Secret = os.Getenv(n.SecretEnv)
 			}
@@ -194,4 +200,18 @@ func (e *Environment) RefAllowed(ref string) bool {
 		}
 	}
 	return false
+}
+
+// decodeYAML decodes strictly; a panic inside the YAML library (found by
+// FuzzLoadConfig, testdata/fuzz) is an error, not a crash.
+func decodeYAML(b []byte, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("cannot parse the YAML (%v)", r)
+		}
+	}()
+	if err := yaml.UnmarshalWithOptions(b, v, yaml.Strict()); err != nil {
+		return fmt.Errorf("%s", yaml.FormatError(err, false, true))
+	}
+	return nil
 }
