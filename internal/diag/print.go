@@ -1,6 +1,7 @@
 package diag
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -10,11 +11,16 @@ import (
 	"unicode/utf8"
 )
 
-// Sources gives the text of a file for printing source lines. A nil map entry
-// is read from disk on first use; files that cannot be read print no snippet.
+// Sources gives the text of a file for printing source lines. A file not
+// in the map is read from disk on first use; files that cannot be read print
+// no snippet. Each file's line starts are indexed once, so printing many
+// diagnostics of one file stays linear.
 type Sources map[string][]byte
 
-func (s Sources) line(file string, n int) (string, bool) {
+// lineIndex caches line starts per file for one WriteText call.
+type lineIndex map[string][]int
+
+func (s Sources) line(idx lineIndex, file string, n int) (string, bool) {
 	src, ok := s[file]
 	if !ok {
 		b, err := os.ReadFile(file)
@@ -27,17 +33,24 @@ func (s Sources) line(file string, n int) (string, bool) {
 	if src == nil || n < 1 {
 		return "", false
 	}
-	for i := 1; i < n; i++ {
-		j := bytes.IndexByte(src, '\n')
-		if j < 0 {
-			return "", false
+	starts, ok := idx[file]
+	if !ok {
+		starts = []int{0}
+		for i, c := range src {
+			if c == '\n' {
+				starts = append(starts, i+1)
+			}
 		}
-		src = src[j+1:]
+		idx[file] = starts
 	}
-	if j := bytes.IndexByte(src, '\n'); j >= 0 {
-		src = src[:j]
+	if n > len(starts) {
+		return "", false
 	}
-	return strings.TrimRight(string(src), "\r"), true
+	line := src[starts[n-1]:]
+	if j := bytes.IndexByte(line, '\n'); j >= 0 {
+		line = line[:j]
+	}
+	return strings.TrimRight(string(line), "\r"), true
 }
 
 // maxSnippet is the longest source line shown under a diagnostic; longer
@@ -50,6 +63,10 @@ func WriteText(w io.Writer, ds []Diagnostic, src Sources, color bool) error {
 	if src == nil {
 		src = Sources{}
 	}
+	idx := lineIndex{}
+	bw := bufio.NewWriter(w)
+	defer bw.Flush()
+	w = bw
 	for _, d := range ds {
 		sev := ""
 		if d.Severity != Error {
@@ -60,7 +77,7 @@ func WriteText(w io.Writer, ds []Diagnostic, src Sources, color bool) error {
 		} else {
 			fmt.Fprintf(w, "%s: %s%s [%s]\n", d.Pos, sev, d.Message, d.Rule)
 		}
-		line, ok := src.line(d.Pos.File, d.Pos.Line)
+		line, ok := src.line(idx, d.Pos.File, d.Pos.Line)
 		if !ok || d.Pos.Col < 1 || !utf8.ValidString(line) || len(line) > maxSnippet {
 			continue
 		}
