@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/shipgate/shipgate/internal/actions"
 	"github.com/shipgate/shipgate/internal/diag"
@@ -104,7 +105,7 @@ func (s *Server) items(t *trigger) ([]*store.QueueItem, error) {
 	}
 	var out []*store.QueueItem
 	for _, f := range files {
-		wf, err := loadWorkflow(t.repo, f)
+		wf, err := s.cachedWorkflow(t.repo, f)
 		if err != nil {
 			if t.only != "" {
 				return nil, err
@@ -140,6 +141,38 @@ func (s *Server) items(t *trigger) ([]*store.QueueItem, error) {
 		out = append(out, it)
 	}
 	return out, nil
+}
+
+// wfEntry is a parsed workflow and the file facts it was parsed from.
+type wfEntry struct {
+	mod  time.Time
+	size int64
+	wf   *workflow.Workflow
+	err  error
+}
+
+// cachedWorkflow parses a workflow once per version of its file (by
+// modification time and size): turning a delivery into runs reads every
+// workflow of the repository, and parsing dominates that. Only the
+// trigger and concurrency are read from a cached model; a run parses its
+// workflow afresh.
+func (s *Server) cachedWorkflow(repo *Repo, rel string) (*workflow.Workflow, error) {
+	st, err := os.Stat(filepath.Join(repo.Path, rel))
+	if err != nil {
+		return nil, err
+	}
+	key := repo.Name + "\x00" + rel
+	s.wfMu.Lock()
+	e, ok := s.wfCache[key]
+	s.wfMu.Unlock()
+	if ok && e.mod.Equal(st.ModTime()) && e.size == st.Size() {
+		return e.wf, e.err
+	}
+	wf, err := loadWorkflow(repo, rel)
+	s.wfMu.Lock()
+	s.wfCache[key] = &wfEntry{mod: st.ModTime(), size: st.Size(), wf: wf, err: err}
+	s.wfMu.Unlock()
+	return wf, err
 }
 
 func anyMap(m map[string]string) map[string]any {

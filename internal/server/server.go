@@ -77,6 +77,8 @@ type Server struct {
 	active  map[int64]*active // queue ID -> running item
 	waiters map[int64]chan struct{}
 	wake    chan struct{}
+	wfMu    sync.Mutex
+	wfCache map[string]*wfEntry
 	// ingestWake says a delivery was stored.
 	ingestWake chan struct{}
 	wg         sync.WaitGroup
@@ -100,7 +102,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{cfg: o.Config, db: o.DB, st: store.NewServer(o.DB), runs: store.NewRuns(o.DB), exec: o.Executor,
 		log: o.Log, poll: o.Poll, notifier: o.Notifier, stateDir: filepath.Dir(o.DB.Path()),
-		active: map[int64]*active{}, waiters: map[int64]chan struct{}{}, wake: make(chan struct{}, 1), ingestWake: make(chan struct{}, 1)}
+		active: map[int64]*active{}, waiters: map[int64]chan struct{}{}, wake: make(chan struct{}, 1), wfCache: map[string]*wfEntry{}, ingestWake: make(chan struct{}, 1)}
 	if abs, err := filepath.Abs(s.stateDir); err == nil {
 		s.stateDir = abs // steps run in the repository; their files must not be relative
 	}
