@@ -57,31 +57,46 @@ func loadEnvironmentRules(path string, explicit bool) (*environmentRules, error)
 func environmentGate(rules *environmentRules, approve []string, approver, actor, ref string, w io.Writer) func(ctx context.Context, jobID, env string) error {
 	cfg := &server.Config{Teams: rules.Teams, Environments: rules.Environments}
 	return func(ctx context.Context, jobID, env string) error {
-		e := rules.Environments[env]
-		if e == nil || len(e.Reviewers) == 0 && !e.PreventSelfReview && len(e.Branches) == 0 {
+		err := checkApproval(cfg, rules.Environments[env], env, approve, approver, actor, ref)
+		switch {
+		case errors.Is(err, errUnprotected):
 			return nil
-		}
-		if !e.RefAllowed(ref) {
-			return fmt.Errorf("environment %s: %s may not deploy to it (allowed: %s)", env, ref, strings.Join(e.Branches, ", "))
-		}
-		reviewers := slices.Clone(e.Reviewers)
-		sort.Strings(reviewers)
-		if !slices.Contains(approve, env) {
-			return fmt.Errorf("environment %s needs a review by %s: run with --approve %s --approver NAME, or on 'shipgate serve' to approve it there",
-				env, strings.Join(reviewers, ", "), env)
-		}
-		if approver == "" {
-			return fmt.Errorf("environment %s: --approve needs --approver NAME (one of %s)", env, strings.Join(reviewers, ", "))
-		}
-		if len(e.Reviewers) > 0 && !cfg.CanReview(e, approver) {
-			return fmt.Errorf("environment %s: %s is not a reviewer (reviewers: %s)", env, approver, strings.Join(reviewers, ", "))
-		}
-		if e.PreventSelfReview && approver == actor {
-			return fmt.Errorf("environment %s: %s triggered this run and may not approve it (prevent_self_review)", env, approver)
+		case err != nil:
+			// The engine records the reason in the job's log; say it here too.
+			fmt.Fprintf(w, "shipgate: job %s: environment %s: %v\n", jobID, env, err)
+			return err
 		}
 		fmt.Fprintf(w, "shipgate: job %s: environment %s approved by %s (--approve)\n", jobID, env, approver)
 		return nil
 	}
+}
+
+var errUnprotected = errors.New("unprotected")
+
+// checkApproval decides one protected environment (errUnprotected: no rules).
+func checkApproval(cfg *server.Config, e *server.Environment, env string, approve []string, approver, actor, ref string) error {
+	if e == nil || len(e.Reviewers) == 0 && !e.PreventSelfReview && len(e.Branches) == 0 {
+		return errUnprotected
+	}
+	if !e.RefAllowed(ref) {
+		return fmt.Errorf("%s may not deploy to it (allowed: %s)", ref, strings.Join(e.Branches, ", "))
+	}
+	reviewers := slices.Clone(e.Reviewers)
+	sort.Strings(reviewers)
+	if !slices.Contains(approve, env) {
+		return fmt.Errorf("needs a review by %s: run with --approve %s --approver NAME, or on 'shipgate serve' to approve it there",
+			strings.Join(reviewers, ", "), env)
+	}
+	if approver == "" {
+		return fmt.Errorf("--approve needs --approver NAME (one of %s)", strings.Join(reviewers, ", "))
+	}
+	if len(e.Reviewers) > 0 && !cfg.CanReview(e, approver) {
+		return fmt.Errorf("%s is not a reviewer (reviewers: %s)", approver, strings.Join(reviewers, ", "))
+	}
+	if e.PreventSelfReview && approver == actor {
+		return fmt.Errorf("%s triggered this run and may not approve it (prevent_self_review)", approver)
+	}
+	return nil
 }
 
 // environmentsPath resolves --environments against the workspace.
