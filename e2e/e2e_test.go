@@ -70,7 +70,7 @@ func TestPipelineEndToEnd(t *testing.T) {
 	}
 
 	dir := filepath.Join(work, "e2e")
-	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(root, "scripts", "e2e"), "--both", "--keep", "--dir", dir)
 	cmd.Env = append(os.Environ(), "SHIPGATE_BIN="+sg)
