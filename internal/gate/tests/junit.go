@@ -262,6 +262,19 @@ func (p *parser) xmlErr(err error) error {
 	return p.errAt("invalid XML: " + err.Error())
 }
 
+// token reads the next token inside a document, where the end of the file
+// is an error.
+func (p *parser) token() (xml.Token, error) {
+	tok, err := p.d.Token()
+	if err == io.EOF {
+		return nil, p.errAt("invalid XML: unexpected end of file")
+	}
+	if err != nil {
+		return nil, p.xmlErr(err)
+	}
+	return tok, nil
+}
+
 func (p *parser) run() error {
 	// Find the root element.
 	for {
@@ -368,12 +381,9 @@ func (p *parser) junit(root xml.StartElement) error {
 	}
 	depth := 1
 	for depth > 0 {
-		tok, err := p.d.Token()
-		if err == io.EOF {
-			return p.errAt("invalid XML: unexpected end of file")
-		}
+		tok, err := p.token()
 		if err != nil {
-			return p.xmlErr(err)
+			return err
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -542,12 +552,9 @@ func (p *parser) xunit(root xml.StartElement) error {
 	}
 	depth := 1
 	for depth > 0 {
-		tok, err := p.d.Token()
-		if err == io.EOF {
-			return p.errAt("invalid XML: unexpected end of file")
-		}
+		tok, err := p.token()
 		if err != nil {
-			return p.xmlErr(err)
+			return err
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -608,12 +615,9 @@ func (p *parser) xunitTest(se xml.StartElement) error {
 func (p *parser) nunit(root xml.StartElement) error {
 	depth := 1
 	for depth > 0 {
-		tok, err := p.d.Token()
-		if err == io.EOF {
-			return p.errAt("invalid XML: unexpected end of file")
-		}
+		tok, err := p.token()
 		if err != nil {
-			return p.xmlErr(err)
+			return err
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -684,12 +688,9 @@ func (p *parser) trx(root xml.StartElement) error {
 	var curTest string
 	depth := 1
 	for depth > 0 {
-		tok, err := p.d.Token()
-		if err == io.EOF {
-			return p.errAt("invalid XML: unexpected end of file")
-		}
+		tok, err := p.token()
 		if err != nil {
-			return p.xmlErr(err)
+			return err
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
