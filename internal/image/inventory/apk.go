@@ -1,7 +1,6 @@
 package inventory
 
 import (
-	"bytes"
 	"fmt"
 )
 
@@ -49,13 +48,8 @@ func ParseApkInstalled(file string, data []byte) ([]ApkEntry, []Problem) {
 	}
 	for len(data) > 0 {
 		var line []byte
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			line, data = data, nil
-		}
+		line, data = nextLine(data)
 		lineNo++
-		line = bytes.TrimSuffix(line, []byte("\r"))
 		if len(line) == 0 {
 			flush()
 			continue
