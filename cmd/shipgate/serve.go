@@ -24,30 +24,42 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// openServerDB opens the --db store: sqlite:PATH (PostgreSQL is not built yet).
+// openServerDB opens the --db store: sqlite:PATH (one machine) or a
+// postgres:// URL (a database several replicas share).
 func openServerDB(ctx context.Context, dsn string) (*store.DB, error) {
-	path, ok := strings.CutPrefix(dsn, "sqlite:")
-	if !ok {
-		if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-			return nil, usageError("--db %s: the PostgreSQL store is not built yet; use sqlite:PATH", dsn)
+	if path, ok := strings.CutPrefix(dsn, "sqlite:"); ok {
+		if abs, err := filepath.Abs(path); err == nil {
+			path = abs
 		}
-		return nil, usageError("--db %q: want sqlite:PATH", dsn)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, usageError("--db %s: %v", dsn, err)
+		}
+		dsn = "sqlite:" + path
+	} else if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
+		return nil, usageError("--db %q: want sqlite:PATH or postgres://USER@HOST/DATABASE", dsn)
 	}
-	if abs, err := filepath.Abs(path); err == nil {
-		path = abs
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, usageError("--db %s: %v", dsn, err)
-	}
-	db, err := store.OpenFile(ctx, path)
+	db, err := store.OpenURL(ctx, dsn)
 	if err != nil {
-		return nil, usageError("--db %s: %v", dsn, err)
+		return nil, usageError("--db: %v", err)
 	}
 	return db, nil
 }
 
+// serverStateDir is where a server keeps artifacts and live-log journals:
+// --state, else the SQLite file's folder, else .shipgate/server.
+func serverStateDir(db *store.DB, flag string) string {
+	switch {
+	case flag != "":
+		return flag
+	case db.Postgres():
+		return filepath.Join(store.DefaultDir, "server")
+	default:
+		return filepath.Dir(db.Path())
+	}
+}
+
 func (a *app) serveCmd() *cobra.Command {
-	var addr, dsn, config string
+	var addr, dsn, config, state string
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the shipgate server: webhooks, a run queue, approvals, a dashboard",
@@ -65,7 +77,8 @@ runs left by a stopped server resume when they were only waiting for an
 approval, or are marked interrupted with their logs so far.`,
 		Example: `  shipgate users add alice --role admin --password-stdin < pw.txt
   shipgate serve --config server.yml
-  shipgate serve --addr 0.0.0.0:8080 --db sqlite:/var/lib/shipgate/server.db --config /etc/shipgate/server.yml`,
+  shipgate serve --addr 0.0.0.0:8080 --db sqlite:/var/lib/shipgate/server.db --config /etc/shipgate/server.yml
+  shipgate serve --db postgres://shipgate@db.internal/shipgate --state /var/lib/shipgate --config server.yml`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -79,7 +92,7 @@ approval, or are marked interrupted with their logs so far.`,
 				return err
 			}
 			defer db.Close()
-			srv, err := server.New(server.Options{Config: cfg, DB: db})
+			srv, err := server.New(server.Options{Config: cfg, DB: db, StateDir: serverStateDir(db, state)})
 			if err != nil {
 				return usageError("%v", err)
 			}
@@ -112,8 +125,9 @@ approval, or are marked interrupted with their logs so far.`,
 		},
 	}
 	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen `ADDRESS`")
-	c.Flags().StringVar(&dsn, "db", "sqlite:.shipgate/server.db", "the store: sqlite:`PATH`")
+	c.Flags().StringVar(&dsn, "db", "sqlite:.shipgate/server.db", "the store: sqlite:`PATH` or postgres://USER@HOST/DATABASE")
 	c.Flags().StringVar(&config, "config", "server.yml", "server configuration `FILE`")
+	c.Flags().StringVar(&state, "state", "", "`DIR` for artifacts and log journals (default: the SQLite file's folder, or .shipgate/server)")
 	return c
 }
 
@@ -289,7 +303,7 @@ func (a *app) usersCmd() *cobra.Command {
   shipgate users token alice --name laptop
   shipgate users list --json`,
 	}
-	c.PersistentFlags().StringVar(&dsn, "db", "sqlite:.shipgate/server.db", "the store: sqlite:`PATH`")
+	c.PersistentFlags().StringVar(&dsn, "db", "sqlite:.shipgate/server.db", "the store: sqlite:`PATH` or postgres://USER@HOST/DATABASE")
 	var role, tokName string
 	var pwStdin, asJSON bool
 	add := &cobra.Command{

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shipgate/shipgate/internal/pgtest"
 	"github.com/shipgate/shipgate/internal/server"
 	"github.com/shipgate/shipgate/internal/store"
 )
@@ -84,8 +85,11 @@ func TestServerCommands(t *testing.T) {
 	}
 	cfgPath := filepath.Join(root, "server.yml")
 	os.WriteFile(cfgPath, []byte(fmt.Sprintf("repositories:\n  - name: acme/app\n    path: %s\nenvironments:\n  production:\n    reviewers: [alice]\n    checklist: [Rollback verified]\n", serverRepo(t))), 0o644)
-	if code, _, errs := runCLI(t, "", "serve", "--config", cfgPath, "--db", "postgres://localhost/x"); code != 2 || !strings.Contains(errs, "PostgreSQL") {
-		t.Fatalf("serve on postgres: %d %s", code, errs)
+	if code, _, errs := runCLI(t, "", "serve", "--config", cfgPath, "--db", "postgres://nobody@127.0.0.1:1/x"); code != 2 || !strings.Contains(errs, "127.0.0.1") {
+		t.Fatalf("serve on an unreachable postgres: %d %s", code, errs)
+	}
+	if code, _, errs := runCLI(t, "", "serve", "--config", cfgPath, "--db", "mysql://x"); code != 2 || !strings.Contains(errs, "postgres://") {
+		t.Fatalf("serve on mysql: %d %s", code, errs)
 	}
 	os.WriteFile(filepath.Join(root, "typo.yml"), []byte("max_concurent: 3\n"), 0o644)
 	if code, _, errs := runCLI(t, "", "serve", "--config", filepath.Join(root, "typo.yml"), "--db", db); code != 2 || !strings.Contains(errs, "max_concurent") {
@@ -102,7 +106,7 @@ func TestServerCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sdb.Close()
-	srv, err := server.New(server.Options{Config: cfg, DB: sdb, Poll: 100 * time.Millisecond})
+	srv, err := server.New(server.Options{Config: cfg, DB: sdb, Poll: 100 * time.Millisecond, StateDir: serverStateDir(sdb, "")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,4 +171,30 @@ func TestServerCommands(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	_ = rootTok
+}
+
+// TestServerCommandsOnPostgres: the user commands and the server's store
+// on a real PostgreSQL (the server's own suite runs on both stores).
+func TestServerCommandsOnPostgres(t *testing.T) {
+	url := pgtest.NewDB(t)
+	code, tok, errs := runCLI(t, "", "users", "add", "root", "--role", "admin", "--db", url)
+	if code != 0 || !strings.HasPrefix(tok, "sgt_") {
+		t.Fatalf("users add: %d %q %q", code, tok, errs)
+	}
+	if code, _, errs := runCLI(t, "", "users", "add", "root", "--db", url); code != 2 || !strings.Contains(errs, "duplicate") {
+		t.Fatalf("duplicate user: %d %s", code, errs)
+	}
+	code, out, _ := runCLI(t, "", "users", "list", "--json", "--db", url)
+	var users []store.User
+	if code != 0 || json.Unmarshal([]byte(out), &users) != nil || len(users) != 1 || users[0].Role != "admin" {
+		t.Fatalf("users list: %d %s", code, out)
+	}
+	db, err := openServerDB(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if !db.Postgres() || serverStateDir(db, "") != filepath.Join(".shipgate", "server") || serverStateDir(db, "/srv/x") != "/srv/x" {
+		t.Fatalf("postgres=%v state=%s", db.Postgres(), serverStateDir(db, ""))
+	}
 }

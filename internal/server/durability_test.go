@@ -24,7 +24,7 @@ func TestMain(m *testing.M) {
 		serveChild()
 		return
 	}
-	os.Exit(m.Run())
+	os.Exit(runBackends(m))
 }
 
 // serveChild runs a server on the store and config named in the
@@ -35,11 +35,11 @@ func serveChild() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	db, err := store.Open(ctx, os.Getenv("SHIPGATE_TEST_STATE"))
+	db, err := store.OpenURL(ctx, os.Getenv("SHIPGATE_TEST_DB"))
 	if err != nil {
 		log.Fatal(err)
 	}
-	srv, err := New(Options{Config: cfg, DB: db, Poll: 100 * time.Millisecond})
+	srv, err := New(Options{Config: cfg, DB: db, Poll: 100 * time.Millisecond, StateDir: os.Getenv("SHIPGATE_TEST_STATE")})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func startChild(t *testing.T, root, cfgPath string) *child {
 	os.Remove(addrFile)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "SHIPGATE_TEST_SERVE=1", "SHIPGATE_TEST_CONFIG="+cfgPath,
-		"SHIPGATE_TEST_STATE="+filepath.Join(root, "state"), "SHIPGATE_TEST_ADDR_FILE="+addrFile)
+		"SHIPGATE_TEST_DB="+storeURL(t, root), "SHIPGATE_TEST_STATE="+stateDir(root), "SHIPGATE_TEST_ADDR_FILE="+addrFile)
 	cmd.Stdout, cmd.Stderr = testWriter{t}, testWriter{t}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -100,10 +100,7 @@ func TestRestartDurability(t *testing.T) {
 	root := t.TempDir()
 	repo := makeRepo(t, root)
 	cfgPath := writeConfig(t, root, repo, "")
-	db, err := store.Open(context.Background(), filepath.Join(root, "state"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openStore(t, root)
 	tokens := seedUsers(t, db)
 	db.Close()
 

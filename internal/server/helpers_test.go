@@ -104,13 +104,10 @@ func newTestEnv(t *testing.T, extraConfig string, mods ...func(*Config)) *testEn
 	for _, m := range mods {
 		m(cfg)
 	}
-	db, err := store.Open(context.Background(), filepath.Join(root, "state"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openStore(t, root)
 	e := &testEnv{t: t, root: root, db: db, tokens: map[string]string{}}
 	e.tokens = seedUsers(t, db)
-	e.srv, err = New(Options{Config: cfg, DB: db, Log: log.New(testWriter{t}, "server: ", 0), Poll: 100 * time.Millisecond,
+	e.srv, err = New(Options{Config: cfg, DB: db, StateDir: stateDir(root), Log: log.New(testWriter{t}, "server: ", 0), Poll: 100 * time.Millisecond,
 		Notifier: &notify.Sender{Attempts: 2, Backoff: 10 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,10 +31,7 @@ func TestWebhookLoad(t *testing.T) {
 	root := t.TempDir()
 	repo := makeRepo(t, root)
 	cfgPath := writeConfig(t, root, repo, "")
-	db, err := store.Open(context.Background(), filepath.Join(root, "state"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openStore(t, root)
 	tokens := seedUsers(t, db)
 	db.Close()
 	srv := startChild(t, root, cfgPath)
@@ -91,10 +87,7 @@ func TestWebhookLoad(t *testing.T) {
 	}
 
 	// Every accepted delivery becomes exactly one run.
-	sdb, err := store.Open(context.Background(), filepath.Join(root, "state"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sdb := openStore(t, root)
 	defer sdb.Close()
 	st := store.NewServer(sdb)
 	drain := time.Now()

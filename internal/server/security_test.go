@@ -343,13 +343,8 @@ func TestTokensStoredHashed(t *testing.T) {
 	if len(hashes) != len(all) {
 		t.Fatalf("%d hashes for %d tokens", len(hashes), len(all))
 	}
-	// Nothing in the database files holds a token, or the password.
-	e.db.SQL().Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
-	var raw []byte
-	for _, suffix := range []string{"", "-wal"} {
-		b, _ := os.ReadFile(e.db.Path() + suffix)
-		raw = append(raw, b...)
-	}
+	// Nothing in the database holds a token, or the password.
+	raw := dumpStore(t, e.db)
 	if len(raw) == 0 {
 		t.Fatal("empty database file")
 	}
@@ -368,4 +363,44 @@ func TestTokensStoredHashed(t *testing.T) {
 	if code, _ := call(t, e.http.URL, "GET", "/api/me", HashToken(all[0]), nil); code != 401 {
 		t.Fatalf("the hash used as a token: %d", code)
 	}
+}
+
+// dumpStore returns everything the store holds: the SQLite file and its
+// write-ahead log, or every row of every PostgreSQL table as text.
+func dumpStore(t *testing.T, db *store.DB) []byte {
+	t.Helper()
+	var raw []byte
+	if !db.Postgres() {
+		db.SQL().Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+		for _, suffix := range []string{"", "-wal"} {
+			b, _ := os.ReadFile(db.Path() + suffix)
+			raw = append(raw, b...)
+		}
+		return raw
+	}
+	rows, err := db.SQL().Query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		tables = append(tables, n)
+	}
+	rows.Close()
+	for _, tbl := range tables {
+		rows, err := db.SQL().Query(`SELECT CAST(x AS TEXT) FROM ` + tbl + ` x`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var line string
+			rows.Scan(&line)
+			raw = append(raw, line...)
+			raw = append(raw, '\n')
+		}
+		rows.Close()
+	}
+	return raw
 }

@@ -24,6 +24,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -55,6 +56,10 @@ type Options struct {
 	Notifier *notify.Sender
 	// Records overrides where server records live; nil is store.NewServer(DB).
 	Records Records
+	// StateDir holds what is not in the database: artifacts, live-log
+	// journals, job temp dirs. Default: the SQLite file's folder; a
+	// PostgreSQL store needs it set.
+	StateDir string
 }
 
 // Server is a running shipgate server.
@@ -101,8 +106,14 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: o.Config, db: o.DB, st: store.NewServer(o.DB), runs: store.NewRuns(o.DB), exec: o.Executor,
-		log: o.Log, poll: o.Poll, notifier: o.Notifier, stateDir: filepath.Dir(o.DB.Path()),
+		log: o.Log, poll: o.Poll, notifier: o.Notifier, stateDir: o.StateDir,
 		active: map[int64]*active{}, waiters: map[int64]chan struct{}{}, wake: make(chan struct{}, 1), wfCache: map[string]*wfEntry{}, ingestWake: make(chan struct{}, 1)}
+	if s.stateDir == "" {
+		if o.DB.Postgres() {
+			return nil, errors.New("server: a PostgreSQL store needs a state directory for artifacts and logs")
+		}
+		s.stateDir = filepath.Dir(o.DB.Path())
+	}
 	if abs, err := filepath.Abs(s.stateDir); err == nil {
 		s.stateDir = abs // steps run in the repository; their files must not be relative
 	}

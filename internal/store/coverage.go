@@ -33,12 +33,13 @@ func (h *CoverageHistory) Record(ctx context.Context, r CoverageRun) (int64, err
 	if err != nil {
 		return 0, err
 	}
-	res, err := h.db.SQL().ExecContext(ctx, `INSERT INTO coverage_runs(created_at, branch, commit_sha, unit, percent, modules) VALUES (?, ?, ?, ?, ?, ?)`,
-		r.CreatedAt.UTC().Format(time.RFC3339Nano), r.Branch, r.Commit, r.Unit, r.Percent, string(mods))
+	var id int64
+	err = h.db.SQL().QueryRowContext(ctx, `INSERT INTO coverage_runs(created_at, branch, commit_sha, unit, percent, modules) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+		r.CreatedAt.UTC().Format(time.RFC3339Nano), r.Branch, r.Commit, r.Unit, r.Percent, string(mods)).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("store: recording coverage: %w", err)
 	}
-	return res.LastInsertId()
+	return id, nil
 }
 
 // Last returns the latest run recorded for branch; ok is false when there

@@ -72,14 +72,15 @@ func (d *Deployments) Start(ctx context.Context, dep Deployment) (int64, error) 
 	if dep.Steps == "" {
 		dep.Steps = "[]"
 	}
-	res, err := d.db.sql.ExecContext(ctx, `INSERT INTO deployments(env, version, previous, commit_sha, commit_time, provider, strategy, started_at, finished_at, result, reason, rolled_back, approved_by, steps)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	var id int64
+	err := d.db.sql.QueryRowContext(ctx, `INSERT INTO deployments(env, version, previous, commit_sha, commit_time, provider, strategy, started_at, finished_at, result, reason, rolled_back, approved_by, steps)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		dep.Env, dep.Version, dep.Previous, dep.Commit, deployTimeText(dep.CommitTime), dep.Provider, dep.Strategy,
-		deployTimeText(dep.Started), deployTimeText(dep.Finished), dep.Result, dep.Reason, dep.RolledBack, dep.ApprovedBy, dep.Steps)
+		deployTimeText(dep.Started), deployTimeText(dep.Finished), dep.Result, dep.Reason, boolInt(dep.RolledBack), dep.ApprovedBy, dep.Steps).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("deployment: %w", err)
 	}
-	return res.LastInsertId()
+	return id, nil
 }
 
 // Finish records how deployment id ended.
@@ -88,7 +89,7 @@ func (d *Deployments) Finish(ctx context.Context, id int64, result, reason strin
 		steps = "[]"
 	}
 	res, err := d.db.sql.ExecContext(ctx, `UPDATE deployments SET result = ?, reason = ?, rolled_back = ?, finished_at = ?, steps = ? WHERE id = ?`,
-		result, reason, rolledBack, deployTimeText(finished), steps, id)
+		result, reason, boolInt(rolledBack), deployTimeText(finished), steps, id)
 	if err != nil {
 		return fmt.Errorf("deployment %d: %w", id, err)
 	}

@@ -57,7 +57,7 @@ func (p *PerfBaselines) Save(ctx context.Context, b PerfBaseline) error {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO perf_baseline_series(branch, seq, pkg, name, unit, better, exact, vals) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-				b.Branch, i, s.Pkg, s.Name, s.Unit, s.Better, s.Exact, string(vals)); err != nil {
+				b.Branch, i, s.Pkg, s.Name, s.Unit, s.Better, boolInt(s.Exact), string(vals)); err != nil {
 				return fmt.Errorf("perf baseline %s %s: %w", s.Name, s.Unit, err)
 			}
 		}

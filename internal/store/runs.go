@@ -189,13 +189,12 @@ func (r *Runs) CreateRun(ctx context.Context, run *Run) (int64, error) {
 	if run.RerunOf != 0 {
 		rerun = run.RerunOf
 	}
-	res, err := r.db.sql.ExecContext(ctx, `INSERT INTO runs(workflow, workflow_name, event, ref, sha, status, pid, pid_start, params, rerun_of, started_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
-		run.Workflow, run.WorkflowName, run.Event, run.Ref, run.SHA, run.Status, pid, start, params, rerun, ts(run.StartedAt))
+	err := r.db.sql.QueryRowContext(ctx, `INSERT INTO runs(workflow, workflow_name, event, ref, sha, status, pid, pid_start, params, rerun_of, started_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
+		run.Workflow, run.WorkflowName, run.Event, run.Ref, run.SHA, run.Status, pid, start, params, rerun, ts(run.StartedAt)).Scan(&run.ID)
 	if err != nil {
 		return 0, fmt.Errorf("store: create run: %w", err)
 	}
-	run.ID, err = res.LastInsertId()
-	return run.ID, err
+	return run.ID, nil
 }
 
 // FinishRun sets a run's final status.
@@ -323,13 +322,12 @@ func (r *Runs) AddJob(ctx context.Context, j *Job) (int64, error) {
 	if j.Outputs == nil {
 		out = []byte("{}")
 	}
-	res, err := r.db.sql.ExecContext(ctx, `INSERT INTO jobs(run_id, job_key, name, matrix, status, outputs, started_at, finished_at) VALUES (?,?,?,?,?,?,?,?)`,
-		j.RunID, j.Key, j.Name, m, j.Status, string(out), tsPtr(j.StartedAt), tsPtr(j.FinishedAt))
+	err := r.db.sql.QueryRowContext(ctx, `INSERT INTO jobs(run_id, job_key, name, matrix, status, outputs, started_at, finished_at) VALUES (?,?,?,?,?,?,?,?) RETURNING id`,
+		j.RunID, j.Key, j.Name, m, j.Status, string(out), tsPtr(j.StartedAt), tsPtr(j.FinishedAt)).Scan(&j.ID)
 	if err != nil {
 		return 0, fmt.Errorf("store: add job %s: %w", j.Name, err)
 	}
-	j.ID, err = res.LastInsertId()
-	return j.ID, err
+	return j.ID, nil
 }
 
 // UpdateJob writes a job's status, outputs and times.
@@ -382,7 +380,9 @@ func saveStep(ctx context.Context, tx *sql.Tx, s *Step) error {
 	if s.ExitCode != nil {
 		code = *s.ExitCode
 	}
-	_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO steps(job_id, idx, step_key, name, outcome, conclusion, exit_code, started_at, finished_at) VALUES (?,?,?,?,?,?,?,?,?)`,
+	_, err := tx.ExecContext(ctx, `INSERT INTO steps(job_id, idx, step_key, name, outcome, conclusion, exit_code, started_at, finished_at) VALUES (?,?,?,?,?,?,?,?,?)
+		ON CONFLICT(job_id, idx) DO UPDATE SET step_key = excluded.step_key, name = excluded.name, outcome = excluded.outcome, conclusion = excluded.conclusion,
+		exit_code = excluded.exit_code, started_at = excluded.started_at, finished_at = excluded.finished_at`,
 		s.JobID, s.Index, s.Key, s.Name, s.Outcome, s.Conclusion, code, tsPtr(s.StartedAt), tsPtr(s.FinishedAt))
 	return err
 }
@@ -519,7 +519,7 @@ func (r *Runs) Annotations(ctx context.Context, runID int64) ([]*Annotation, err
 // AddSummary records the Markdown a step wrote to GITHUB_STEP_SUMMARY.
 func (r *Runs) AddSummary(ctx context.Context, jobID int64, step int, markdown string) error {
 	defer r.lock()()
-	_, err := r.db.sql.ExecContext(ctx, `INSERT OR REPLACE INTO summaries(job_id, step_idx, markdown) VALUES (?,?,?)`, jobID, step, markdown)
+	_, err := r.db.sql.ExecContext(ctx, `INSERT INTO summaries(job_id, step_idx, markdown) VALUES (?,?,?) ON CONFLICT(job_id, step_idx) DO UPDATE SET markdown = excluded.markdown`, jobID, step, markdown)
 	return err
 }
 

@@ -12,64 +12,61 @@ import (
 )
 
 func TestRunRecordsRoundTrip(t *testing.T) {
-	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), ".shipgate"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	r := NewRuns(db)
-	id, err := r.CreateRun(ctx, &Run{Workflow: "ci.yml", Event: "push", Params: []byte(`{"inputs":{"a":"1"}}`)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	j := &Job{RunID: id, Key: "build", Name: "build (1)", Status: StatusRunning}
-	if _, err := r.AddJob(ctx, j); err != nil {
-		t.Fatal(err)
-	}
-	code := 0
-	now := time.Now()
-	r.SaveStep(ctx, &Step{JobID: j.ID, Index: 0, Name: "Run echo", Outcome: "success", Conclusion: "success", ExitCode: &code, StartedAt: &now})
-	r.AppendLogs(ctx, j.ID, []LogLine{{Step: 0, Time: now, Text: "a"}, {Step: 0, Time: now, Text: "b"}})
-	r.AppendLogs(ctx, j.ID, []LogLine{{Step: 1, Time: now, Text: "c"}})
-	r.AddAnnotation(ctx, &Annotation{JobID: j.ID, Level: "error", File: "x.go", Line: 3, Message: "bad"})
-	r.AddSummary(ctx, j.ID, 0, "# hi")
-	r.SaveArtifact(ctx, &Artifact{RunID: id, Name: "dist", Dir: "/x", Files: 2, Bytes: 10})
-	j.Status, j.Outputs = StatusSuccess, map[string]string{"v": "1"}
-	r.UpdateJob(ctx, j)
-	r.FinishRun(ctx, id, StatusSuccess)
+	eachBackend(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		r := NewRuns(db)
+		id, err := r.CreateRun(ctx, &Run{Workflow: "ci.yml", Event: "push", Params: []byte(`{"inputs":{"a":"1"}}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		j := &Job{RunID: id, Key: "build", Name: "build (1)", Status: StatusRunning}
+		if _, err := r.AddJob(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+		code := 0
+		now := time.Now()
+		r.SaveStep(ctx, &Step{JobID: j.ID, Index: 0, Name: "Run echo", Outcome: "success", Conclusion: "success", ExitCode: &code, StartedAt: &now})
+		r.AppendLogs(ctx, j.ID, []LogLine{{Step: 0, Time: now, Text: "a"}, {Step: 0, Time: now, Text: "b"}})
+		r.AppendLogs(ctx, j.ID, []LogLine{{Step: 1, Time: now, Text: "c"}})
+		r.AddAnnotation(ctx, &Annotation{JobID: j.ID, Level: "error", File: "x.go", Line: 3, Message: "bad"})
+		r.AddSummary(ctx, j.ID, 0, "# hi")
+		r.SaveArtifact(ctx, &Artifact{RunID: id, Name: "dist", Dir: "/x", Files: 2, Bytes: 10})
+		j.Status, j.Outputs = StatusSuccess, map[string]string{"v": "1"}
+		r.UpdateJob(ctx, j)
+		r.FinishRun(ctx, id, StatusSuccess)
 
-	run, err := r.GetRun(ctx, id)
-	if err != nil || run.Status != StatusSuccess || run.FinishedAt == nil || string(run.Params) != `{"inputs":{"a":"1"}}` {
-		t.Fatalf("run %+v %v", run, err)
-	}
-	jobs, _ := r.Jobs(ctx, id)
-	if len(jobs) != 1 || jobs[0].Outputs["v"] != "1" || jobs[0].Status != StatusSuccess {
-		t.Fatalf("jobs %+v", jobs)
-	}
-	logs, _ := r.Logs(ctx, j.ID)
-	if len(logs) != 3 || logs[2].Text != "c" || logs[2].Step != 1 {
-		t.Fatalf("logs %+v", logs)
-	}
-	steps, _ := r.Steps(ctx, j.ID)
-	if len(steps) != 1 || *steps[0].ExitCode != 0 {
-		t.Fatalf("steps %+v", steps)
-	}
-	anns, _ := r.Annotations(ctx, id)
-	sums, _ := r.Summaries(ctx, id)
-	arts, _ := r.Artifacts(ctx, id)
-	if len(anns) != 1 || anns[0].Job != "build (1)" || len(sums) != 1 || len(arts) != 1 {
-		t.Fatalf("annotations %v summaries %v artifacts %v", anns, sums, arts)
-	}
-	if _, err := r.GetRun(ctx, 999); err == nil {
-		t.Error("GetRun(999) found something")
-	}
-	if err := r.DeleteRun(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	if jobs, _ := r.Jobs(ctx, id); len(jobs) != 0 {
-		t.Error("jobs survive their run's deletion")
-	}
+		run, err := r.GetRun(ctx, id)
+		if err != nil || run.Status != StatusSuccess || run.FinishedAt == nil || string(run.Params) != `{"inputs":{"a":"1"}}` {
+			t.Fatalf("run %+v %v", run, err)
+		}
+		jobs, _ := r.Jobs(ctx, id)
+		if len(jobs) != 1 || jobs[0].Outputs["v"] != "1" || jobs[0].Status != StatusSuccess {
+			t.Fatalf("jobs %+v", jobs)
+		}
+		logs, _ := r.Logs(ctx, j.ID)
+		if len(logs) != 3 || logs[2].Text != "c" || logs[2].Step != 1 {
+			t.Fatalf("logs %+v", logs)
+		}
+		steps, _ := r.Steps(ctx, j.ID)
+		if len(steps) != 1 || *steps[0].ExitCode != 0 {
+			t.Fatalf("steps %+v", steps)
+		}
+		anns, _ := r.Annotations(ctx, id)
+		sums, _ := r.Summaries(ctx, id)
+		arts, _ := r.Artifacts(ctx, id)
+		if len(anns) != 1 || anns[0].Job != "build (1)" || len(sums) != 1 || len(arts) != 1 {
+			t.Fatalf("annotations %v summaries %v artifacts %v", anns, sums, arts)
+		}
+		if _, err := r.GetRun(ctx, 999); err == nil {
+			t.Error("GetRun(999) found something")
+		}
+		if err := r.DeleteRun(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if jobs, _ := r.Jobs(ctx, id); len(jobs) != 0 {
+			t.Error("jobs survive their run's deletion")
+		}
+	})
 }
 
 // A process writing a run is killed with SIGKILL mid-way: the store stays

@@ -32,8 +32,9 @@ const DefaultDir = ".shipgate"
 
 // DB is an open store.
 type DB struct {
-	sql  *sql.DB
-	path string
+	sql      *sql.DB
+	path     string
+	postgres bool
 }
 
 // Open opens (creating when needed) the store in dir, applying migrations.
@@ -71,6 +72,18 @@ func (s *DB) Path() string { return s.path }
 func (s *DB) Close() error { return s.sql.Close() }
 
 func (s *DB) migrate(ctx context.Context) error {
+	if s.postgres {
+		// One replica migrates; the others wait here, then find it done.
+		conn, err := s.sql.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(?)`, int64(migrationLockKey)); err != nil {
+			return err
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(?)`, int64(migrationLockKey))
+	}
 	if _, err := s.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
 		return err
 	}
@@ -101,7 +114,11 @@ func (s *DB) apply(ctx context.Context, name string) error {
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		text := string(body)
+		if s.postgres {
+			text = pgSchema(text)
+		}
+		if _, err := tx.ExecContext(ctx, text); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO schema_migrations(name, applied_at) VALUES (?, ?)`, filepath.Base(name), time.Now().UTC().Format(time.RFC3339))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -38,15 +39,13 @@ type TestAttempt struct {
 func (h *TestHistory) Record(ctx context.Context, run TestRun, attempts []TestAttempt) (int64, error) {
 	var id int64
 	err := h.db.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO test_runs(started_at, commit_sha, branch, command, mode) VALUES (?, ?, ?, ?, ?)`,
-			run.StartedAt.UTC().Format(time.RFC3339Nano), run.Commit, run.Branch, run.Command, run.Mode)
+		err := tx.QueryRowContext(ctx, `INSERT INTO test_runs(started_at, commit_sha, branch, command, mode) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			run.StartedAt.UTC().Format(time.RFC3339Nano), run.Commit, run.Branch, run.Command, run.Mode).Scan(&id)
 		if err != nil {
 			return err
 		}
-		if id, err = res.LastInsertId(); err != nil {
-			return err
-		}
-		stmt, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO test_results(run_id, test_id, attempt, result, seconds) VALUES (?, ?, ?, ?, ?)`)
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO test_results(run_id, test_id, attempt, result, seconds) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT(run_id, test_id, attempt) DO UPDATE SET result = excluded.result, seconds = excluded.seconds`)
 		if err != nil {
 			return err
 		}
@@ -90,7 +89,7 @@ func (s TestStat) FlipRate() float64 {
 // when lastRuns <= 0).
 func (h *TestHistory) Stats(ctx context.Context, lastRuns int) (map[string]TestStat, error) {
 	if lastRuns <= 0 {
-		lastRuns = -1
+		lastRuns = math.MaxInt32 // LIMIT -1 is SQLite's "all"; PostgreSQL wants a count
 	}
 	rows, err := h.db.SQL().QueryContext(ctx, `
 SELECT r.test_id, r.run_id, r.result FROM test_results r
