@@ -10,10 +10,11 @@
 // still happens after Ctrl-C.
 //
 // Implementations: host (this machine; each step a process group that is
-// killed whole on timeout or cancel) and fake (a strict double for engine
-// tests). Container and Kubernetes executors plug in behind the same
-// interface: Setup would create the container or Pod for the job, Exec would
-// run the step's argv inside it, Teardown would remove it.
+// killed whole on timeout or cancel), container (the Docker Engine API: Setup
+// starts the job's container and services on a per-job network, Exec runs
+// the step's argv inside the container, Teardown removes them) and fake (a
+// strict double for engine tests). A Kubernetes executor plugs in behind the
+// same interface.
 package executor
 
 import (
@@ -52,8 +53,66 @@ type Job struct {
 	// process can clean up after this one was killed (see host.Reap).
 	ProcDir string
 
+	// Run identifies the run the job belongs to. Executors that create
+	// things outside this process (containers, networks, Pods) label them
+	// with it so leftovers can be garbage-collected.
+	Run string
+	// Mounts are more host paths (files or folders) the job's steps read by
+	// their host path besides Workspace and TempDir (GITHUB_EVENT_PATH). An
+	// executor that runs steps in a container bind-mounts each at the same
+	// path; the host executor ignores them.
+	Mounts []string
+	// Container is the job's `container:`; nil runs the steps on the host.
+	Container *Container
+	// Services are the job's `services:`, in ID order.
+	Services []*Service
+
 	// State is for the executor's private bookkeeping.
 	State any
+}
+
+// Container is a container a job asks for, its `container:` or one of its
+// `services:`, with every expression evaluated. Setup fills the fields
+// after Options with what it started.
+type Container struct {
+	// Image is the image reference; it must exist where the containers run
+	// (nothing is pulled).
+	Image string
+	// Env is the container's environment.
+	Env map[string]string
+	// Ports are `ports:` entries ("8080:80", "80", "127.0.0.1:8080:80/tcp").
+	Ports []string
+	// Volumes are `volumes:` entries ("/host:/ctr", "name:/ctr", "/ctr").
+	Volumes []string
+	// Options are `options:`, docker-create flags as one string.
+	Options string
+	// Username and Password are `credentials:` (registry login).
+	Username, Password string
+
+	// ContainerID is the container's ID once started.
+	ContainerID string
+	// Network is the network the container was attached to.
+	Network string
+	// HostPorts maps a container port ("80/tcp" and "80") to the host port
+	// it was published on (job.services.<id>.ports).
+	HostPorts map[string]string
+}
+
+// Service is one entry of a job's `services:`.
+type Service struct {
+	// ID is the service's key; it is also its host name on the job's network.
+	ID string
+	Container
+}
+
+// Containers is implemented by executors that run `container:` and
+// `services:` (the workflow loader rejects them for the others).
+type Containers interface {
+	// SupportsContainers reports whether the executor runs container jobs.
+	SupportsContainers() bool
+	// LookPath reports whether program is found in the PATH of the job's
+	// container (the default shell is bash when it is, else sh).
+	LookPath(ctx context.Context, job *Job, program string) bool
 }
 
 // Step is one process to run.
@@ -75,6 +134,10 @@ type Step struct {
 	// Grace is how long after SIGTERM the process group gets before
 	// SIGKILL; zero means DefaultGrace.
 	Grace time.Duration
+	// OnHost runs the step on this machine even when the job has a
+	// container (built-in actions that call host tools, such as the
+	// shipgate binary itself). Host-only executors ignore it.
+	OnHost bool
 }
 
 // DefaultGrace is the time between SIGTERM and SIGKILL.
