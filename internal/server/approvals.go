@@ -45,7 +45,7 @@ func (s *Server) gate(ctx context.Context, repo *Repo, it *store.QueueItem, jobI
 		s.notify(repo, notify.Message{Event: "approval_requested", Status: "waiting", Repository: it.Repo, Workflow: it.Workflow, Ref: it.Ref,
 			Actor: it.Actor, RunID: it.ID, Environment: envName, Job: jobID, Text: fmt.Sprintf("Checklist: %v", env.Checklist)})
 	}
-	s.hub.publish(it.ID, engine.Event{Type: "approval_waiting", JobID: jobID, Text: envName})
+	s.publish(it.ID, engine.Event{Type: "approval_waiting", JobID: jobID, Text: envName})
 	wake := s.waiter(a.ID)
 	defer s.dropWaiter(a.ID)
 	s.metrics.waiting.Inc()
@@ -57,10 +57,10 @@ func (s *Server) gate(ctx context.Context, repo *Repo, it *store.QueueItem, jobI
 		}
 		switch a.Status {
 		case store.ApprovalApproved:
-			s.hub.publish(it.ID, engine.Event{Type: "approval_decided", JobID: jobID, Status: a.Status, Text: a.DecidedBy})
+			s.publish(it.ID, engine.Event{Type: "approval_decided", JobID: jobID, Status: a.Status, Text: a.DecidedBy})
 			return sleepCtx(ctx, time.Until(a.WaitUntil))
 		case store.ApprovalRejected:
-			s.hub.publish(it.ID, engine.Event{Type: "approval_decided", JobID: jobID, Status: a.Status, Text: a.DecidedBy})
+			s.publish(it.ID, engine.Event{Type: "approval_decided", JobID: jobID, Status: a.Status, Text: a.DecidedBy})
 			return fmt.Errorf("rejected by %s: %s", a.DecidedBy, a.Comment)
 		case store.ApprovalTimedOut:
 			return fmt.Errorf("no decision within %v", timeout)

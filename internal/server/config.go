@@ -14,7 +14,8 @@ import (
 
 // Config is server.yml.
 //
-//	max_concurrent: 4            # runs at once in the whole server
+//	max_concurrent: 4            # runs at once on this server (each replica)
+//	max_attempts: 3              # a run whose server died mid-job is retried up to this many attempts
 //	base_url: http://127.0.0.1:8080
 //	secure_cookies: auto         # always, never, auto (Secure when the request is HTTPS)
 //	teams: {sre: [alice, bob]}
@@ -45,6 +46,11 @@ type Config struct {
 	// LoginAttempts failed logins per minute per client address and per
 	// user name (default 5); more are refused with 429.
 	LoginAttempts int `yaml:"login_attempts"`
+	// MaxAttempts bounds the attempts of a run whose server (or replica)
+	// died while a job ran: another takes it over and runs it again, jobs
+	// that had finished reused, until this many attempts (default 3);
+	// then it is marked interrupted. 1: never run a job again.
+	MaxAttempts int `yaml:"max_attempts"`
 }
 
 // Repo is one repository the server runs workflows for.
@@ -110,6 +116,9 @@ func LoadConfig(path string) (*Config, error) {
 func (c *Config) check() error {
 	if c.MaxConcurrent <= 0 {
 		c.MaxConcurrent = 4
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 3
 	}
 	if c.LoginAttempts <= 0 {
 		c.LoginAttempts = 5

@@ -39,7 +39,9 @@ func serveChild() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	srv, err := New(Options{Config: cfg, DB: db, Poll: 100 * time.Millisecond, StateDir: os.Getenv("SHIPGATE_TEST_STATE")})
+	lease, _ := time.ParseDuration(os.Getenv("SHIPGATE_TEST_LEASE"))
+	srv, err := New(Options{Config: cfg, DB: db, Poll: 100 * time.Millisecond, StateDir: os.Getenv("SHIPGATE_TEST_STATE"),
+		Replica: os.Getenv("SHIPGATE_TEST_REPLICA"), Lease: lease})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -61,13 +63,21 @@ type child struct {
 	base string
 }
 
-func startChild(t *testing.T, root, cfgPath string) *child {
+// startChild starts a server process on the test's store; env adds
+// SHIPGATE_TEST_REPLICA / SHIPGATE_TEST_LEASE settings.
+func startChild(t *testing.T, root, cfgPath string, env ...string) *child {
 	t.Helper()
 	addrFile := filepath.Join(root, "addr")
+	for _, e := range env {
+		if name, ok := strings.CutPrefix(e, "SHIPGATE_TEST_REPLICA="); ok {
+			addrFile += "-" + name
+		}
+	}
 	os.Remove(addrFile)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "SHIPGATE_TEST_SERVE=1", "SHIPGATE_TEST_CONFIG="+cfgPath,
 		"SHIPGATE_TEST_DB="+storeURL(t, root), "SHIPGATE_TEST_STATE="+stateDir(root), "SHIPGATE_TEST_ADDR_FILE="+addrFile)
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = testWriter{t}, testWriter{t}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -99,7 +109,9 @@ func (c *child) kill(t *testing.T) {
 func TestRestartDurability(t *testing.T) {
 	root := t.TempDir()
 	repo := makeRepo(t, root)
-	cfgPath := writeConfig(t, root, repo, "")
+	// max_attempts 1: a run whose job was cut off is not run again (the
+	// replica test covers takeovers that do).
+	cfgPath := writeConfig(t, root, repo, "max_attempts: 1\n")
 	db := openStore(t, root)
 	tokens := seedUsers(t, db)
 	db.Close()

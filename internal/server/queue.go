@@ -198,20 +198,29 @@ func (s *Server) dispatchLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-s.wake:
+		case <-time.After(s.poll): // other replicas' runs and enqueues
 		}
 	}
 }
 
-// schedule starts what may start now: oldest first, within the global
-// and per-repository limits, one run per concurrency group.
+// schedule starts what may start now: oldest first, within this
+// replica's limit, the repository's limit and one run per concurrency
+// group, the last two counted over every replica (ClaimItem checks them
+// again atomically, so replicas racing for an item cannot break them).
 func (s *Server) schedule(ctx context.Context) {
 	queued, err := s.st.QueuedItems(ctx)
-	if err != nil {
-		if ctx.Err() == nil {
-			s.log.Printf("queue: %v", err)
+	if err == nil && len(queued) > 0 {
+		var running []*store.QueueItem
+		if running, err = s.st.RunningItems(ctx); err == nil {
+			s.startQueued(ctx, queued, running)
 		}
-		return
 	}
+	if err != nil && ctx.Err() == nil {
+		s.log.Printf("queue: %v", err)
+	}
+}
+
+func (s *Server) startQueued(ctx context.Context, queued, running []*store.QueueItem) {
 	// A newer pending run in a group supersedes an older pending one.
 	newest := map[string]int64{}
 	for _, it := range queued {
@@ -219,13 +228,19 @@ func (s *Server) schedule(ctx context.Context) {
 			newest[it.Group] = it.ID
 		}
 	}
+	perRepo := map[string]int{}
+	groupRuns := map[string][]int64{}
+	for _, it := range running {
+		perRepo[it.Repo]++
+		if it.Group != "" {
+			groupRuns[it.Group] = append(groupRuns[it.Group], it.ID)
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, it := range queued {
 		if it.Group != "" && newest[it.Group] != it.ID {
-			s.st.FinishItem(ctx, it.ID, store.StatusCancelled, fmt.Sprintf("superseded by run %d in concurrency group %s", newest[it.Group], it.Group))
-			s.metrics.finished.WithLabelValues(store.StatusCancelled).Inc()
-			s.hub.publish(it.ID, engine.Event{Type: "item_finished", Status: store.StatusCancelled})
+			s.endQueued(ctx, it.ID, store.StatusCancelled, fmt.Sprintf("superseded by run %d in concurrency group %s", newest[it.Group], it.Group))
 			continue
 		}
 		if len(s.active) >= s.cfg.MaxConcurrent {
@@ -233,31 +248,35 @@ func (s *Server) schedule(ctx context.Context) {
 		}
 		repo := s.cfg.Repo(it.Repo)
 		if repo == nil {
-			s.st.FinishItem(ctx, it.ID, store.StatusFailure, "repository "+it.Repo+" is no longer configured")
+			s.endQueued(ctx, it.ID, store.StatusFailure, "repository "+it.Repo+" is no longer configured")
 			continue
 		}
-		perRepo, blocked := 0, false
-		for _, a := range s.active {
-			if a.item.Repo == it.Repo {
-				perRepo++
-			}
-			if it.Group != "" && a.item.Group == it.Group {
-				blocked = true
-				if it.CancelInProgress {
-					a.cancel()
+		if it.Group != "" && len(groupRuns[it.Group]) > 0 {
+			if it.CancelInProgress {
+				for _, id := range groupRuns[it.Group] {
+					s.cancelRunning(ctx, id)
 				}
 			}
-		}
-		if blocked || perRepo >= repo.MaxConcurrent {
 			continue
 		}
-		if err := s.st.StartItem(ctx, it.ID); err != nil {
-			s.log.Printf("queue: start %d: %v", it.ID, err)
+		if perRepo[it.Repo] >= repo.MaxConcurrent {
 			continue
+		}
+		res, err := s.st.ClaimItem(ctx, it.ID, s.newLease(), repo.MaxConcurrent)
+		if err != nil {
+			s.log.Printf("queue: claim %d: %v", it.ID, err)
+			continue
+		}
+		if res != store.Claimed {
+			continue // another replica was faster; the next round sees why
+		}
+		perRepo[it.Repo]++
+		if it.Group != "" {
+			groupRuns[it.Group] = append(groupRuns[it.Group], it.ID)
 		}
 		it.Attempts++
 		runCtx, cancel := context.WithCancel(ctx)
-		s.active[it.ID] = &active{item: it, cancel: cancel}
+		s.active[it.ID] = &active{item: it, cancel: cancel, since: time.Now()}
 		s.metrics.started.Inc()
 		s.wg.Add(1)
 		go func() {
@@ -272,21 +291,54 @@ func (s *Server) schedule(ctx context.Context) {
 	}
 }
 
+// newLease is a claim by this replica from now.
+func (s *Server) newLease() store.Lease {
+	return store.Lease{Owner: s.replica, Host: s.hostname, Until: time.Now().Add(s.lease)}
+}
+
+// endQueued ends an item that has not started, unless a replica claimed
+// it meanwhile.
+func (s *Server) endQueued(ctx context.Context, id int64, status, msg string) bool {
+	ok, err := s.st.FinishQueued(ctx, id, status, msg)
+	if err != nil || !ok {
+		return false
+	}
+	s.metrics.finished.WithLabelValues(status).Inc()
+	s.publish(id, engine.Event{Type: "item_finished", Status: status, Text: msg})
+	return true
+}
+
+// cancelRunning cancels a running item: here when this replica runs it,
+// else through the store, which its replica reads at its next renewal.
+// Callers hold s.mu.
+func (s *Server) cancelRunning(ctx context.Context, id int64) {
+	if a := s.active[id]; a != nil {
+		a.cancel()
+		return
+	}
+	if err := s.st.RequestCancel(ctx, id); err != nil {
+		s.log.Printf("queue: cancel %d: %v", id, err)
+	}
+}
+
 // cancelItem cancels a queued or running item.
 func (s *Server) cancelItem(ctx context.Context, id int64, by string) error {
 	it, err := s.st.Item(ctx, id)
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	a := s.active[id]
-	s.mu.Unlock()
-	switch {
-	case a != nil:
-		a.cancel()
-	case it.Status == store.StatusQueued:
-		s.st.FinishItem(ctx, id, store.StatusCancelled, "cancelled by "+by)
-		s.hub.publish(id, engine.Event{Type: "item_finished", Status: store.StatusCancelled})
+	switch it.Status {
+	case store.StatusQueued:
+		if !s.endQueued(ctx, id, store.StatusCancelled, "cancelled by "+by) {
+			// Claimed meanwhile: cancel it where it runs.
+			s.mu.Lock()
+			s.cancelRunning(ctx, id)
+			s.mu.Unlock()
+		}
+	case store.StatusRunning:
+		s.mu.Lock()
+		s.cancelRunning(ctx, id)
+		s.mu.Unlock()
 	default:
 		return fmt.Errorf("run %d is already %s", id, it.Status)
 	}
@@ -312,10 +364,15 @@ func (s *Server) execute(ctx context.Context, repo *Repo, it *store.QueueItem) {
 			}
 			status, msg = store.StatusInterrupted, "the server stopped while a job was running"
 		}
-		s.st.FinishItem(context.WithoutCancel(ctx), it.ID, status, msg)
+		ok, err := s.st.FinishOwned(context.WithoutCancel(ctx), it.ID, s.replica, status, msg)
+		if err != nil || !ok {
+			// The lease was lost: another replica took the run over and
+			// records its end.
+			s.log.Printf("run %d: not recording %s: this replica no longer holds it (%v)", it.ID, status, err)
+			return
+		}
 		s.metrics.finished.WithLabelValues(status).Inc()
-		s.hub.publish(it.ID, engine.Event{Type: "item_finished", Status: status, Text: msg})
-		s.hub.close(it.ID)
+		s.publish(it.ID, engine.Event{Type: "item_finished", Status: status, Text: msg})
 		ev := map[string]string{store.StatusSuccess: "run_succeeded", store.StatusFailure: "run_failed", store.StatusCancelled: "run_cancelled"}[status]
 		if ev != "" {
 			s.notify(repo, notify.Message{Event: ev, Status: status, Repository: it.Repo, Workflow: it.Workflow, Ref: it.Ref, Actor: it.Actor, RunID: it.ID, Text: msg})
@@ -380,7 +437,7 @@ func (s *Server) execute(ctx context.Context, repo *Repo, it *store.QueueItem) {
 				}
 			}
 			s.metrics.event(e)
-			s.hub.publish(it.ID, e)
+			s.publish(it.ID, e)
 		},
 		EnvironmentGate: func(ctx context.Context, jobID, env string) error { return s.gate(ctx, repo, it, jobID, env) },
 	})
@@ -443,50 +500,98 @@ func reusable(wf *workflow.Workflow, jobs []*store.Job) map[string]*engine.Reuse
 	return out
 }
 
-// recover handles items a dead server left running: when no job was
-// executing (the run only waited for approvals), the item is queued again
-// and resumes; otherwise it is marked interrupted, its logs kept.
-func (s *Server) recover(ctx context.Context) error {
-	items, err := s.st.Items(ctx, store.ItemFilter{Status: store.StatusRunning, Limit: 100000})
+// adoptOrphans takes over running items whose replica is gone: those
+// whose lease ran out, and at start (self) those this replica held before
+// it restarted.
+func (s *Server) adoptOrphans(ctx context.Context, atStart bool) error {
+	self := ""
+	if atStart {
+		self = s.replica
+	}
+	orphans, err := s.st.OrphanedItems(ctx, time.Now(), self)
 	if err != nil {
 		return err
 	}
-	for _, it := range items {
-		if it.RunID == 0 {
-			s.st.RequeueItem(ctx, it.ID, "resumed after a server restart")
-			continue
+	for _, o := range orphans {
+		s.mu.Lock()
+		mine := s.active[o.ID] != nil
+		s.mu.Unlock()
+		if mine {
+			continue // running here: a late renewal, not an orphan
 		}
-		jobs, err := s.runs.Jobs(ctx, it.RunID)
+		ok, err := s.st.TakeOver(ctx, o, s.newLease())
 		if err != nil {
 			return err
 		}
-		busy := false
-		for _, j := range jobs {
-			if j.Status == store.StatusRunning || j.Status == store.StatusQueued {
-				busy = true
-			}
-		}
-		if busy {
-			if err := salvage(ctx, s.runs, s.stateDir, it.RunID); err != nil {
+		if ok {
+			if err := s.adopt(ctx, o); err != nil {
 				return err
 			}
 		}
-		tmp := filepath.Join(s.stateDir, "tmp", strconv.FormatInt(it.RunID, 10))
-		host.Reap(filepath.Join(tmp, engine.ProcDirName))
-		os.RemoveAll(tmp)
-		if err := s.st.InterruptRun(ctx, it.RunID); err != nil {
+	}
+	return nil
+}
+
+// adopt settles one orphan this replica now holds. A run that only waited
+// for approvals resumes. A run whose job was executing gets its attempt
+// marked interrupted (its log kept, its processes reaped when they ran on
+// this machine) and runs again, jobs that had finished reused, while
+// attempts remain (max_attempts); after that it ends interrupted.
+func (s *Server) adopt(ctx context.Context, o *store.Orphan) error {
+	it := o.QueueItem
+	why := "replica " + o.Owner + " stopped renewing its lease"
+	if o.Owner == s.replica {
+		why = "the server restarted"
+	}
+	if it.RunID == 0 {
+		_, err := s.st.RequeueOwned(ctx, it.ID, s.replica, "resumed: "+why)
+		return err
+	}
+	jobs, err := s.runs.Jobs(ctx, it.RunID)
+	if err != nil {
+		return err
+	}
+	busy := false
+	for _, j := range jobs {
+		if j.Status == store.StatusRunning || j.Status == store.StatusQueued {
+			busy = true
+		}
+	}
+	if busy {
+		if err := salvage(ctx, s.runs, s.stateDir, it.RunID); err != nil {
 			return err
 		}
-		if busy {
-			s.st.FinishItem(ctx, it.ID, store.StatusInterrupted, "the server stopped while a job was running")
-			s.log.Printf("run %d was interrupted (the server stopped while a job ran); marked interrupted", it.ID)
-			s.audit(ctx, "shipgate", "run.interrupted", fmt.Sprintf("run %d", it.ID), "")
-			continue
-		}
-		os.Remove(journalPath(s.stateDir, it.RunID))
-		s.st.RequeueItem(ctx, it.ID, "resumed after a server restart")
-		s.log.Printf("run %d resumes (it was waiting for approval when the server stopped)", it.ID)
-		s.audit(ctx, "shipgate", "run.resumed", fmt.Sprintf("run %d", it.ID), "")
 	}
+	tmp := filepath.Join(s.stateDir, "tmp", strconv.FormatInt(it.RunID, 10))
+	if o.Host == s.hostname {
+		host.Reap(filepath.Join(tmp, engine.ProcDirName))
+		os.RemoveAll(tmp)
+	}
+	if err := s.st.InterruptRun(ctx, it.RunID); err != nil {
+		return err
+	}
+	target := fmt.Sprintf("run %d", it.ID)
+	if busy && it.Attempts >= s.cfg.MaxAttempts {
+		msg := fmt.Sprintf("interrupted: %s while a job was running (attempt %d of max_attempts %d)", why, it.Attempts, s.cfg.MaxAttempts)
+		if ok, err := s.st.FinishOwned(ctx, it.ID, s.replica, store.StatusInterrupted, msg); err != nil || !ok {
+			return err
+		}
+		s.metrics.finished.WithLabelValues(store.StatusInterrupted).Inc()
+		s.publish(it.ID, engine.Event{Type: "item_finished", Status: store.StatusInterrupted, Text: msg})
+		s.log.Printf("run %d %s", it.ID, msg)
+		s.audit(ctx, "shipgate", "run.interrupted", target, msg)
+		return nil
+	}
+	os.Remove(journalPath(s.stateDir, it.RunID))
+	msg := "resumed: " + why
+	if busy {
+		msg += fmt.Sprintf(" while a job was running; attempt %d", it.Attempts+1)
+	}
+	if _, err := s.st.RequeueOwned(ctx, it.ID, s.replica, msg); err != nil {
+		return err
+	}
+	s.log.Printf("run %d %s", it.ID, msg)
+	s.audit(ctx, "shipgate", "run.resumed", target, msg)
+	s.kick()
 	return nil
 }

@@ -56,6 +56,13 @@ type Options struct {
 	Notifier *notify.Sender
 	// Records overrides where server records live; nil is store.NewServer(DB).
 	Records Records
+	// Replica names this server among those sharing the database; unique
+	// per replica and stable across its restarts (default: the host name).
+	Replica string
+	// Lease is how long a claimed run stays this replica's without a
+	// renewal (default 30s; renewed every third of it). A replica that
+	// stops renewing loses its runs to another after this long.
+	Lease time.Duration
 	// StateDir holds what is not in the database: artifacts, live-log
 	// journals, job temp dirs. Default: the SQLite file's folder; a
 	// PostgreSQL store needs it set.
@@ -73,9 +80,13 @@ type Server struct {
 	poll     time.Duration
 	notifier *notify.Sender
 	stateDir string
+	replica  string
+	hostname string
+	lease    time.Duration
 	limit    *limiter
 	metrics  *metrics
 	hub      *hub
+	fanout   chan replicaEvent // events for the other replicas (PostgreSQL)
 	handler  http.Handler
 
 	mu      sync.Mutex
@@ -95,6 +106,7 @@ type Server struct {
 type active struct {
 	item   *store.QueueItem
 	cancel context.CancelFunc
+	since  time.Time // when this replica claimed it
 }
 
 // New builds a server over an open store. Call Start to run the queue.
@@ -129,6 +141,15 @@ func New(o Options) (*Server, error) {
 	if s.poll <= 0 {
 		s.poll = time.Second
 	}
+	s.hostname, _ = os.Hostname()
+	s.replica = o.Replica
+	if s.replica == "" {
+		s.replica = s.hostname
+	}
+	s.lease = o.Lease
+	if s.lease <= 0 {
+		s.lease = 30 * time.Second
+	}
 	if s.notifier == nil {
 		s.notifier = &notify.Sender{}
 	}
@@ -146,10 +167,12 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Start(ctx context.Context) error {
 	ctx, s.stop = context.WithCancel(ctx)
 	s.baseCtx = ctx
-	if err := s.recover(ctx); err != nil {
+	// Runs this replica held before a restart are taken back at once;
+	// those of other replicas once their leases run out (leaseLoop).
+	if err := s.adoptOrphans(ctx, true); err != nil {
 		return err
 	}
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go func() {
 		defer s.wg.Done()
 		s.dispatchLoop(ctx)
@@ -158,6 +181,22 @@ func (s *Server) Start(ctx context.Context) error {
 		defer s.wg.Done()
 		s.ingestLoop(ctx)
 	}()
+	go func() {
+		defer s.wg.Done()
+		s.leaseLoop(ctx)
+	}()
+	if s.db != nil && s.db.Postgres() {
+		s.fanout = make(chan replicaEvent, 10000)
+		s.wg.Add(2)
+		go func() {
+			defer s.wg.Done()
+			s.listenReplicas(ctx)
+		}()
+		go func() {
+			defer s.wg.Done()
+			s.sendEvents(ctx)
+		}()
+	}
 	return nil
 }
 

@@ -8,10 +8,8 @@ import (
 )
 
 // The server reaches its records through these small interfaces, one per
-// kind; *store.Server implements them all on SQLite, and a PostgreSQL
-// implementation (pgx, the queue claimed with FOR UPDATE SKIP LOCKED) can
-// implement the same ones. Runs, jobs and logs stay *store.Runs, which the
-// engine writes.
+// kind; *store.Server implements them all, on SQLite and on PostgreSQL.
+// Runs, jobs and logs stay *store.Runs, which the engine writes.
 
 // UserStore holds accounts, hashed API tokens and sessions.
 type UserStore interface {
@@ -32,16 +30,23 @@ type DeliveryStore interface {
 	CompleteDelivery(ctx context.Context, id, status, message string, items []*store.QueueItem) error
 }
 
-// QueueStore is the run queue.
+// QueueStore is the run queue, shared by the replicas on one database:
+// items are claimed under a lease, and every end is fenced by its owner.
 type QueueStore interface {
 	Enqueue(ctx context.Context, items []*store.QueueItem) error
 	Item(ctx context.Context, id int64) (*store.QueueItem, error)
 	Items(ctx context.Context, f store.ItemFilter) ([]*store.QueueItem, error)
 	QueuedItems(ctx context.Context) ([]*store.QueueItem, error)
-	StartItem(ctx context.Context, id int64) error
+	RunningItems(ctx context.Context) ([]*store.QueueItem, error)
+	ClaimItem(ctx context.Context, id int64, l store.Lease, repoLimit int) (store.ClaimResult, error)
+	RenewLeases(ctx context.Context, owner string, until time.Time) (map[int64]bool, error)
+	OrphanedItems(ctx context.Context, now time.Time, self string) ([]*store.Orphan, error)
+	TakeOver(ctx context.Context, o *store.Orphan, l store.Lease) (bool, error)
 	SetItemRun(ctx context.Context, id, runID int64) error
-	FinishItem(ctx context.Context, id int64, status, message string) error
-	RequeueItem(ctx context.Context, id int64, message string) error
+	FinishOwned(ctx context.Context, id int64, owner, status, message string) (bool, error)
+	RequeueOwned(ctx context.Context, id int64, owner, message string) (bool, error)
+	FinishQueued(ctx context.Context, id int64, status, message string) (bool, error)
+	RequestCancel(ctx context.Context, id int64) error
 	InterruptRun(ctx context.Context, runID int64) error
 }
 

@@ -8,7 +8,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -150,4 +152,56 @@ func (c pgConn) ExecContext(ctx context.Context, q string, args []driver.NamedVa
 
 func (c pgConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
 	return c.Conn.QueryContext(ctx, rebind(q), args)
+}
+
+// NotifyLimit is the largest payload PostgreSQL's NOTIFY carries.
+const NotifyLimit = 7999
+
+// Notify sends payload to every replica listening on channel
+// (PostgreSQL's NOTIFY; the caller keeps payloads under NotifyLimit).
+func (s *DB) Notify(ctx context.Context, channel, payload string) error {
+	_, err := s.sql.ExecContext(ctx, `SELECT pg_notify(?, ?)`, channel, payload)
+	return err
+}
+
+// Listen calls fn with every payload sent on channel until ctx ends,
+// connecting again (after a second) when the connection drops. It holds
+// one connection of the pool for itself.
+func (s *DB) Listen(ctx context.Context, channel string, fn func(payload string)) {
+	for ctx.Err() == nil {
+		err := s.listenOnce(ctx, channel, fn)
+		if ctx.Err() != nil {
+			return
+		}
+		_ = err // dropped: listen again
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (s *DB) listenOnce(ctx context.Context, channel string, fn func(payload string)) error {
+	conn, err := s.sql.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var loopErr error
+	conn.Raw(func(dc any) error {
+		pc := dc.(pgConn).Conn.Conn()
+		if _, loopErr = pc.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); loopErr != nil {
+			return driver.ErrBadConn
+		}
+		for {
+			n, err := pc.WaitForNotification(ctx)
+			if err != nil {
+				loopErr = err
+				// Never hand a listening connection back to the pool.
+				return driver.ErrBadConn
+			}
+			fn(n.Payload)
+		}
+	})
+	return loopErr
 }

@@ -284,11 +284,16 @@ func (s *Server) DeliveryCounts(ctx context.Context) (map[string]int, int, error
 // expanded exactly once even across a crash.
 func (s *Server) CompleteDelivery(ctx context.Context, id, status, message string, items []*QueueItem) error {
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if err := insertItems(ctx, tx, items); err != nil {
+		// Mark first: of replicas expanding the same delivery, the second
+		// finds it done (its update waits for the first) and queues nothing.
+		res, err := tx.ExecContext(ctx, `UPDATE server_deliveries SET status = ?, message = ?, queued = ?, payload = '{}' WHERE id = ? AND status = 'pending'`, status, message, len(items), id)
+		if err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE server_deliveries SET status = ?, message = ?, queued = ?, payload = '{}' WHERE id = ? AND status = 'pending'`, status, message, len(items), id)
-		return err
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		return insertItems(ctx, tx, items)
 	})
 }
 
@@ -324,12 +329,14 @@ func boolInt(b bool) int {
 
 const queueCols = `id, repo, workflow, event, ref, sha, actor, inputs, payload, cgroup, cancel_in_progress, status, run_id, attempts, message, created_at, started_at, finished_at`
 
-func scanItem(sc interface{ Scan(...any) error }) (*QueueItem, error) {
+// scanItem reads the queueCols of a row, then extra columns into extra.
+func scanItem(sc interface{ Scan(...any) error }, extra ...any) (*QueueItem, error) {
 	var it QueueItem
 	var in, payload, created string
 	var started, finished sql.NullString
 	var cip int
-	if err := sc.Scan(&it.ID, &it.Repo, &it.Workflow, &it.Event, &it.Ref, &it.SHA, &it.Actor, &in, &payload, &it.Group, &cip, &it.Status, &it.RunID, &it.Attempts, &it.Message, &created, &started, &finished); err != nil {
+	dst := []any{&it.ID, &it.Repo, &it.Workflow, &it.Event, &it.Ref, &it.SHA, &it.Actor, &in, &payload, &it.Group, &cip, &it.Status, &it.RunID, &it.Attempts, &it.Message, &created, &started, &finished}
+	if err := sc.Scan(append(dst, extra...)...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
@@ -385,9 +392,14 @@ func (s *Server) Items(ctx context.Context, f ItemFilter) ([]*QueueItem, error) 
 	return out, rows.Err()
 }
 
-// QueuedItems lists items waiting to start, oldest first.
+// QueuedWindow is how many of the oldest queued items a dispatcher
+// considers at once.
+const QueuedWindow = 500
+
+// QueuedItems lists the oldest items waiting to start (QueuedWindow at
+// most), oldest first.
 func (s *Server) QueuedItems(ctx context.Context) ([]*QueueItem, error) {
-	rows, err := s.db.sql.QueryContext(ctx, `SELECT `+queueCols+` FROM server_queue WHERE status = ? ORDER BY id`, StatusQueued)
+	rows, err := s.db.sql.QueryContext(ctx, fmt.Sprintf(`SELECT `+queueCols+` FROM server_queue WHERE status = ? ORDER BY id LIMIT %d`, QueuedWindow), StatusQueued)
 	if err != nil {
 		return nil, err
 	}
@@ -403,27 +415,9 @@ func (s *Server) QueuedItems(ctx context.Context) ([]*QueueItem, error) {
 	return out, rows.Err()
 }
 
-// StartItem marks an item running (one more attempt).
-func (s *Server) StartItem(ctx context.Context, id int64) error {
-	_, err := s.db.sql.ExecContext(ctx, `UPDATE server_queue SET status = ?, attempts = attempts + 1, started_at = ?, finished_at = NULL WHERE id = ?`, StatusRunning, ts(time.Now()), id)
-	return err
-}
-
 // SetItemRun records the engine run of the item's current attempt.
 func (s *Server) SetItemRun(ctx context.Context, id, runID int64) error {
 	_, err := s.db.sql.ExecContext(ctx, `UPDATE server_queue SET run_id = ? WHERE id = ?`, runID, id)
-	return err
-}
-
-// FinishItem records how an item ended.
-func (s *Server) FinishItem(ctx context.Context, id int64, status, message string) error {
-	_, err := s.db.sql.ExecContext(ctx, `UPDATE server_queue SET status = ?, message = ?, finished_at = ? WHERE id = ?`, status, message, ts(time.Now()), id)
-	return err
-}
-
-// RequeueItem puts an item back in the queue (resume after a restart).
-func (s *Server) RequeueItem(ctx context.Context, id int64, message string) error {
-	_, err := s.db.sql.ExecContext(ctx, `UPDATE server_queue SET status = ?, message = ? WHERE id = ?`, StatusQueued, message, id)
 	return err
 }
 
