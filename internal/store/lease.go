@@ -28,10 +28,10 @@ type ClaimResult int
 
 // Claim results.
 const (
-	Claimed     ClaimResult = iota
-	NotQueued               // another replica claimed, cancelled or finished it
-	RepoFull                // its repository runs its limit already
-	GroupBusy               // its concurrency group runs another item
+	Claimed   ClaimResult = iota
+	NotQueued             // another replica claimed, cancelled or finished it
+	RepoFull              // its repository runs its limit already
+	GroupBusy             // its concurrency group runs another item
 )
 
 // ClaimItem starts a queued item for l (status running, one more attempt),
