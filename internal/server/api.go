@@ -54,6 +54,7 @@ func (s *Server) routes() http.Handler {
 	handle("POST /api/dispatch", s.need(RoleDeveloper, false, s.apiDispatch))
 	handle("GET /api/approvals", s.need(RoleViewer, false, s.apiApprovals))
 	handle("GET /api/audit", s.need(RoleAdmin, false, s.apiAudit))
+	handle("GET /api/deployments", s.need(RoleViewer, false, s.apiDeployments))
 	handle("POST /api/users", s.need(RoleAdmin, false, s.apiCreateUser))
 	handle("POST /api/users/{name}/tokens", s.need(RoleViewer, false, s.apiCreateToken))
 	// People.

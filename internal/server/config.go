@@ -22,6 +22,7 @@ import (
 //	repositories:
 //	  - name: acme/app
 //	    path: /srv/app           # a local checkout; workflows are read from .github/workflows
+//	    # or url: https://git.example/acme/app.git  (cloned into the state folder; runs get worktrees)
 //	    webhook_secret_env: APP_WEBHOOK_SECRET
 //	    max_concurrent: 1
 //	    secrets_file: /etc/shipgate/app.secrets   # dotenv, never logged
@@ -55,8 +56,11 @@ type Config struct {
 
 // Repo is one repository the server runs workflows for.
 type Repo struct {
-	Name             string          `yaml:"name"`
-	Path             string          `yaml:"path"`
+	Name string `yaml:"name"`
+	Path string `yaml:"path"`
+	// URL is a clone URL reachable from the server (https, ssh, file or
+	// a path to a repository), instead of Path.
+	URL              string          `yaml:"url"`
 	WebhookSecret    string          `yaml:"webhook_secret"`
 	WebhookSecretEnv string          `yaml:"webhook_secret_env"`
 	MaxConcurrent    int             `yaml:"max_concurrent"`
@@ -137,8 +141,15 @@ func (c *Config) check() error {
 			return fmt.Errorf("repositories[%d]: %s is listed twice", i, r.Name)
 		}
 		seen[r.Name] = true
-		if st, err := os.Stat(r.Path); err != nil || !st.IsDir() {
-			return fmt.Errorf("repositories[%d] %s: path %q is not a folder", i, r.Name, r.Path)
+		switch {
+		case r.URL != "" && r.Path != "":
+			return fmt.Errorf("repositories[%d] %s: give path or url, not both", i, r.Name)
+		case r.URL != "":
+			// cloned into the server's state folder (server.New sets Path)
+		default:
+			if st, err := os.Stat(r.Path); err != nil || !st.IsDir() {
+				return fmt.Errorf("repositories[%d] %s: path %q is not a folder", i, r.Name, r.Path)
+			}
 		}
 		if r.MaxConcurrent <= 0 {
 			r.MaxConcurrent = 1

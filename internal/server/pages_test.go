@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shipgate/shipgate/internal/store"
 )
@@ -86,5 +88,46 @@ func TestPullRequestPagesAndArtifacts(t *testing.T) {
 	_, page, _ = getAs(t, e.http.URL+"/?status=success&repo=acme/app", e.tokens["vic"])
 	if !strings.Contains(string(page), fmt.Sprintf(`href="/runs/%d"`, id)) {
 		t.Error("runs list misses the run")
+	}
+}
+
+// TestDeploymentsPage: what `shipgate deploy` recorded in a repository's
+// store shows on /deployments and /api/deployments, with DORA figures.
+func TestDeploymentsPage(t *testing.T) {
+	e := newTestEnv(t, "")
+	_, empty, _ := getAs(t, e.http.URL+"/api/deployments", e.tokens["vic"])
+	if strings.TrimSpace(string(empty)) != "[]" {
+		t.Fatalf("no deployments yet: %s", empty)
+	}
+	db, err := store.Open(t.Context(), filepath.Join(e.root, "app", store.DefaultDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Add(-time.Hour)
+	d := db.Deployments()
+	ok, _ := d.Start(t.Context(), store.Deployment{Env: "production", Version: "1.4.0", Previous: "1.3.2", Commit: "abc", CommitTime: now.Add(-2 * time.Hour), Started: now, ApprovedBy: "alice", Provider: "local", Strategy: "canary"})
+	d.Finish(t.Context(), ok, store.DeploySucceeded, "", false, now.Add(3*time.Minute), "[]")
+	bad, _ := d.Start(t.Context(), store.Deployment{Env: "production", Version: "1.5.0", Previous: "1.4.0", Started: now.Add(10 * time.Minute), Provider: "local", Strategy: "canary"})
+	d.Finish(t.Context(), bad, store.DeployFailed, "error rate 12% > 5% at 10%", true, now.Add(14*time.Minute), "[]")
+	db.Close()
+
+	code, b, _ := getAs(t, e.http.URL+"/api/deployments", e.tokens["vic"])
+	var got []EnvDeployments
+	if code != 200 || json.Unmarshal(b, &got) != nil || len(got) != 1 {
+		t.Fatalf("api: %d %s", code, b)
+	}
+	g := got[0]
+	if g.Repo != "acme/app" || g.Env != "production" || len(g.Deployments) != 2 || g.Deployments[0].Version != "1.5.0" ||
+		!g.Deployments[0].RolledBack || g.DORA.ChangeFailureRate != 0.5 || g.DORA.Succeeded != 1 {
+		t.Fatalf("deployments: %+v", g)
+	}
+	code, page, _ := getAs(t, e.http.URL+"/deployments", e.tokens["vic"])
+	for _, want := range []string{"acme/app · production", "1.5.0", "failed, rolled back", "error rate 12% &gt; 5% at 10%", "alice", "change failure rate <b>50%</b>", "3m0s"} {
+		if code != 200 || !strings.Contains(string(page), want) {
+			t.Errorf("deployments page lacks %q", want)
+		}
+	}
+	if code, _, _ := getAs(t, e.http.URL+"/api/deployments", ""); code != 401 {
+		t.Errorf("anonymous /api/deployments: %d", code)
 	}
 }

@@ -86,6 +86,14 @@ func workflowFiles(repo *Repo) []string {
 // items turns a trigger into queue items: one per workflow it triggers,
 // with the workflow's concurrency group evaluated.
 func (s *Server) items(t *trigger) ([]*store.QueueItem, error) {
+	if t.repo.URL != "" {
+		mu := s.repoLock(t.repo)
+		mu.Lock()
+		defer mu.Unlock()
+		if err := s.syncClone(s.baseCtxOr(), t); err != nil {
+			return nil, err
+		}
+	}
 	payload, _ := json.Marshal(t.payload)
 	ev, err := loadEvent(t.repo, t.name, payload, t.inputs, t.ref)
 	if err != nil {
@@ -378,6 +386,15 @@ func (s *Server) execute(ctx context.Context, repo *Repo, it *store.QueueItem) {
 			s.notify(repo, notify.Message{Event: ev, Status: status, Repository: it.Repo, Workflow: it.Workflow, Ref: it.Ref, Actor: it.Actor, RunID: it.ID, Text: msg})
 		}
 	}()
+	if repo.URL != "" {
+		run, remove, err := s.worktree(ctx, repo, it)
+		if err != nil {
+			msg = err.Error()
+			return
+		}
+		defer remove()
+		repo = run
+	}
 	wf, err := loadWorkflow(repo, it.Workflow)
 	if err != nil {
 		msg = err.Error()

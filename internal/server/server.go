@@ -93,6 +93,7 @@ type Server struct {
 	active  map[int64]*active // queue ID -> running item
 	waiters map[int64]chan struct{}
 	wake    chan struct{}
+	repoMu  map[string]*sync.Mutex // url: repositories: one git user at a time
 	wfMu    sync.Mutex
 	wfCache map[string]*wfEntry
 	// ingestWake says a delivery was stored.
@@ -128,6 +129,11 @@ func New(o Options) (*Server, error) {
 	}
 	if abs, err := filepath.Abs(s.stateDir); err == nil {
 		s.stateDir = abs // steps run in the repository; their files must not be relative
+	}
+	for _, r := range s.cfg.Repositories {
+		if r.URL != "" {
+			r.Path = clonePath(s.stateDir, r.Name)
+		}
 	}
 	if o.Records != nil {
 		s.st = o.Records

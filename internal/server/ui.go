@@ -48,6 +48,19 @@ func init() {
 		},
 		"plain": func(s string) string { return ansiRE.ReplaceAllString(s, "") },
 		"dict":  func(page pageData, a *approvalView) map[string]any { return map[string]any{"Page": page, "A": a} },
+		"seconds": func(sec float64) string {
+			if sec <= 0 {
+				return "–"
+			}
+			return time.Duration(sec * float64(time.Second)).Round(time.Second).String()
+		},
+		"percent": func(f float64) float64 { return 100 * f },
+		"took": func(a, b time.Time) string {
+			if a.IsZero() || b.IsZero() {
+				return ""
+			}
+			return b.Sub(a).Round(time.Second).String()
+		},
 		"short": func(s string) string {
 			if len(s) > 10 {
 				return s[:10]
@@ -55,7 +68,7 @@ func init() {
 			return s
 		},
 	}
-	for _, name := range []string{"login", "runs", "run", "approvals"} {
+	for _, name := range []string{"login", "runs", "run", "approvals", "deployments"} {
 		pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(webFS, "web/layout.html", "web/decide.html", "web/"+name+".html"))
 	}
 }
@@ -99,6 +112,7 @@ func (s *Server) uiRoutes(handle func(string, http.HandlerFunc)) {
 	handle("GET /runs/{id}/artifacts/{name}", s.need(RoleViewer, true, s.artifactZip))
 	handle("POST /runs/{id}/cancel", s.need(RoleDeveloper, true, s.cancelForm))
 	handle("GET /approvals", s.need(RoleViewer, true, s.approvalsPage))
+	handle("GET /deployments", s.need(RoleViewer, true, s.deploymentsPage))
 	handle("POST /approvals/{id}", s.need(RoleViewer, true, s.decideForm))
 }
 
