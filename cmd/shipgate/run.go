@@ -18,6 +18,8 @@ import (
 	"github.com/shipgate/shipgate/internal/actions"
 	"github.com/shipgate/shipgate/internal/diag"
 	"github.com/shipgate/shipgate/internal/engine"
+	"github.com/shipgate/shipgate/internal/executor"
+	"github.com/shipgate/shipgate/internal/executor/container"
 	"github.com/shipgate/shipgate/internal/executor/host"
 	"github.com/shipgate/shipgate/internal/plan"
 	"github.com/shipgate/shipgate/internal/store"
@@ -46,6 +48,7 @@ type runFlags struct {
 	approve     []string        // protected environments approved on the command line
 	approver    string
 	envRules    string
+	executor    string // host or container
 }
 
 // commandNames lists the CLI's commands: the gates `uses: shipgate/<gate>@v1` may name.
@@ -94,6 +97,13 @@ at once; matrices, conditions, outputs, artifacts, caches, step summaries
 and masked secrets work as on GitHub. Nothing is downloaded: uses: must be a
 built-in action or a local composite action.
 
+With --executor container, a job with container: runs its run: steps in
+that container and its services: start beside it on a network of its own,
+reachable by their IDs, through the Docker Engine at DOCKER_HOST (or
+podman's Docker-compatible socket). Nothing is pulled: images must already
+be in the engine. Containers and networks are removed after the job, even
+on Ctrl-C.
+
 Every run is recorded in .shipgate/ (see 'shipgate runs', 'shipgate logs',
 'shipgate rerun'). Secrets are masked (***) on the terminal and in the
 store and are never written to it.
@@ -109,6 +119,7 @@ workflow with errors, an unwritable .shipgate/).`,
   shipgate run -W .github/workflows/ci.yml -j test --matrix go:1.22
   shipgate run --event workflow_dispatch --input level=debug
   shipgate run --event pull_request --eventpath pr.json --secret-file .secrets
+  DOCKER_HOST=unix:///run/docker.sock shipgate run --executor container -j integration
   shipgate run --json | jq -c 'select(.type == "job_finished")'`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -139,6 +150,7 @@ func (f *runFlags) register(c *cobra.Command) {
 	fl.StringVar(&f.stateDir, "store", "", "store `DIR` (default: .shipgate in the repository)")
 	fl.StringArrayVar(&f.approve, "approve", nil, "approve the protected environment `ENV` for this run (repeatable; see --environments)")
 	fl.StringVar(&f.approver, "approver", os.Getenv("USER"), "who approves with --approve (`NAME`, one of the environment's reviewers)")
+	fl.StringVar(&f.executor, "executor", "host", "`NAME` of the executor: host, or container (container: and services: through the Docker Engine at DOCKER_HOST)")
 	fl.StringVar(&f.envRules, "environments", "", "environment protection rules `FILE` (default .github/environments.yml in the repository)")
 }
 
@@ -297,11 +309,20 @@ func (a *app) run(ctx context.Context, f *runFlags, rerunOf int64, reuse map[str
 		}
 		matrix[k] = v
 	}
+	var ex executor.Executor
+	switch f.executor {
+	case "host", "":
+		ex = &host.Executor{Grace: f.grace}
+	case "container":
+		ex = &container.Executor{Grace: f.grace}
+	default:
+		return usageError("--executor %q: want host or container", f.executor)
+	}
 	path, err := f.wf.resolveFile()
 	if err != nil {
 		return err
 	}
-	wf, ds, err := workflow.Load(path, workflow.Options{Strict: true, KnownAction: f.knownAction, NoScriptCheck: true})
+	wf, ds, err := workflow.Load(path, workflow.Options{Strict: true, KnownAction: f.knownAction, NoScriptCheck: true, Containers: f.executor == "container"})
 	if err != nil {
 		return asUsage(err)
 	}
@@ -392,7 +413,7 @@ func (a *app) run(ctx context.Context, f *runFlags, rerunOf int64, reuse map[str
 	res, err := engine.Run(soft, engine.Options{
 		Workflow: wf, WorkflowPath: path, Event: ev.Plan, EventPayload: ev.Payload, GitHub: ev.GitHub,
 		Only: f.jobs, MatrixFilter: matrix, Secrets: secrets, Vars: vars, Env: env, Parallel: f.parallel,
-		Workspace: ws, StateDir: stateDir, Executor: &host.Executor{Grace: f.grace}, Runs: runs,
+		Workspace: ws, StateDir: stateDir, Executor: ex, Runs: runs,
 		Sink: view.event, HardCtx: hard, Grace: f.grace, DryRun: f.dryRun, Reuse: reuse,
 		ArtifactRuns: artifactRuns, RerunOf: rerunOf, Params: params, Self: self,
 		EnvironmentGate: envGate,

@@ -85,11 +85,15 @@ func (r *run) runLeg(ctx context.Context, j *workflow.Job, name string, matrix m
 	l.jobCtx = jobCtx
 
 	l.exJob = &executor.Job{ID: name, Workspace: r.opts.Workspace, TempDir: filepath.Join(r.tempDir, fmt.Sprintf("%d-%d", order, legIdx)),
-		ProcDir: filepath.Join(r.tempDir, ProcDirName)}
+		ProcDir: filepath.Join(r.tempDir, ProcDirName), Run: strconv.FormatInt(r.id, 10)}
 	status := store.StatusSuccess
 	// The engine writes scripts and command files into TempDir itself.
 	if err := os.MkdirAll(l.exJob.TempDir, 0o755); err != nil {
 		l.log(0, "Error: "+err.Error())
+		status = store.StatusFailure
+	} else if err := l.containerSpec(); err != nil {
+		l.log(0, "Error: "+err.Error())
+		r.annotate(l, 0, "error", err.Error())
 		status = store.StatusFailure
 	} else if err := r.opts.Executor.Setup(jobCtx, l.exJob); err != nil {
 		l.log(0, "Error: setting up the job: "+err.Error())
@@ -206,7 +210,8 @@ func (l *leg) exprContext(sc *scope, env map[string]string) *expr.Context {
 	}
 	c["env"] = anyMap(env)
 	c["steps"] = sc.steps
-	c["job"] = map[string]any{"status": sc.status, "container": map[string]any{}, "services": map[string]any{}}
+	ctr, services := l.jobContainerContext()
+	c["job"] = map[string]any{"status": sc.status, "container": ctr, "services": services}
 	if sc.inputs != nil {
 		c["inputs"] = sc.inputs
 	}
@@ -257,11 +262,17 @@ func (r *run) annotate(l *leg, step int, level, msg string) {
 // processEnv is a step process's environment: the host's (as on a
 // self-hosted runner), GitHub's default variables, the merged env, the
 // command files, and PATH with GITHUB_PATH entries first.
-func (l *leg) processEnv(env map[string]string, sc *scope, stepKey string, files map[string]string) []string {
+//
+// onHost is for a process that runs on this machine even in a container
+// job (built-in actions).
+func (l *leg) processEnv(env map[string]string, sc *scope, stepKey string, files map[string]string, onHost bool) []string {
 	r := l.r
 	m := map[string]string{}
+	// In a job container the container's own environment applies instead
+	// of this machine's.
+	inContainer := l.exJob.Container != nil && !onHost
 	for _, kv := range os.Environ() {
-		if k, v, ok := strings.Cut(kv, "="); ok {
+		if k, v, ok := strings.Cut(kv, "="); ok && !inContainer {
 			m[k] = v
 		}
 	}
@@ -288,13 +299,14 @@ func (l *leg) processEnv(env map[string]string, sc *scope, stepKey string, files
 	// The shipgate binary running this workflow is on the PATH of its
 	// steps (after GITHUB_PATH entries), so `run: shipgate ...` uses the
 	// same binary as `uses: shipgate/<gate>@v1`.
-	if r.opts.Self != "" {
+	if r.opts.Self != "" && !inContainer {
 		if dir := filepath.Dir(r.opts.Self); !slices.Contains(filepath.SplitList(m["PATH"]), dir) {
 			m["PATH"] = dir + string(os.PathListSeparator) + m["PATH"]
 		}
 	}
 	l.mu.Lock()
 	if len(l.path) > 0 {
+		// In a container an empty tail stands for the container's PATH.
 		m["PATH"] = strings.Join(l.path, string(os.PathListSeparator)) + string(os.PathListSeparator) + m["PATH"]
 	}
 	l.mu.Unlock()

@@ -306,6 +306,12 @@ func (l *leg) execRun(ctx context.Context, s *workflow.Step, sc *scope, idx int,
 	if s.ID.Value != "" {
 		key = s.ID.Value
 	}
+	if shell == "" && l.exJob.Container != nil {
+		// The default shell is bash when the job container has it, else sh.
+		if c, ok := r.opts.Executor.(executor.Containers); ok && !c.LookPath(ctx, l.exJob, "bash") {
+			shell = "sh"
+		}
+	}
 	scr, err := steprun.Prepare(shell, script, l.exJob.TempDir)
 	if err != nil {
 		return fail(err.Error())
@@ -313,7 +319,7 @@ func (l *leg) execRun(ctx context.Context, s *workflow.Step, sc *scope, idx int,
 	outputs := map[string]string{}
 	out := l.output(idx, env, outputs)
 	res, err := r.opts.Executor.Exec(ctx, l.exJob, &executor.Step{
-		ID: key, Argv: scr.Argv, Dir: dir, Env: l.processEnv(env, sc, key, files.Environ()),
+		ID: key, Argv: scr.Argv, Dir: dir, Env: l.processEnv(env, sc, key, files.Environ(), false),
 		Stdout: out, Stderr: out, Timeout: timeout, Grace: r.opts.Grace,
 	})
 	out.Close()
@@ -382,7 +388,7 @@ func (l *leg) execUses(ctx context.Context, s *workflow.Step, sc *scope, idx int
 	if err != nil {
 		return fail(err.Error())
 	}
-	procEnv := l.processEnv(env, sc, key, files.Environ())
+	procEnv := l.processEnv(env, sc, key, files.Environ(), true)
 	envMap := map[string]string{}
 	for _, kv := range procEnv {
 		k, v, _ := strings.Cut(kv, "=")
@@ -396,7 +402,7 @@ func (l *leg) execUses(ctx context.Context, s *workflow.Step, sc *scope, idx int
 		Self: r.opts.Self, HashFiles: r.hashFiles,
 		Log: func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) },
 		Exec: func(ctx context.Context, argv []string, dir string) (int, error) {
-			res, err := r.opts.Executor.Exec(ctx, l.exJob, &executor.Step{ID: key, Argv: argv, Dir: dir, Env: procEnv, Stdout: out, Stderr: out, Grace: r.opts.Grace})
+			res, err := r.opts.Executor.Exec(ctx, l.exJob, &executor.Step{ID: key, Argv: argv, Dir: dir, Env: procEnv, Stdout: out, Stderr: out, Grace: r.opts.Grace, OnHost: true})
 			if err != nil {
 				return -1, err
 			}

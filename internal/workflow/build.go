@@ -8,6 +8,7 @@ import (
 
 	"github.com/rhysd/actionlint"
 	"github.com/shipgate/shipgate/internal/diag"
+	"go.yaml.in/yaml/v4"
 )
 
 // builder turns actionlint's syntax tree into the model.
@@ -16,6 +17,12 @@ type builder struct {
 	src  []byte
 	// lineStarts caches the byte offset of each line, for scalar typing.
 	lineStarts []int
+	// yamlRoot is the file as plain YAML nodes, parsed on first use (rawyaml.go).
+	yamlRoot *yaml.Node
+}
+
+func (b *builder) posAt(line, col int) diag.Pos {
+	return diag.Pos{File: b.file, Line: line, Col: col}
 }
 
 func (b *builder) pos(p *actionlint.Pos) diag.Pos {
@@ -269,6 +276,34 @@ func (b *builder) job(j *actionlint.Job) *Job {
 	for i, s := range j.Steps {
 		out.Steps = append(out.Steps, b.step(i, s))
 	}
+	out.Container = b.container(j.Container, j.ID.Value, "")
+	if j.Services != nil {
+		for _, s := range j.Services.Value {
+			if s.Name == nil || s.Container == nil {
+				continue
+			}
+			out.Services = append(out.Services, &Service{ID: s.Name.Value, Pos: b.pos(s.Name.Pos), Container: b.container(s.Container, j.ID.Value, s.Name.Value)})
+		}
+		slices.SortFunc(out.Services, func(x, y *Service) int { return cmp.Compare(x.Pos.Line, y.Pos.Line) })
+	}
+	return out
+}
+
+// container builds a `container:` (service "" ) or a service's container.
+func (b *builder) container(c *actionlint.Container, job, service string) *Container {
+	if c == nil {
+		return nil
+	}
+	out := &Container{Pos: b.pos(c.Pos), Image: b.str(c.Image), Options: b.str(c.Options)}
+	out.Env, _ = b.env(c.Env)
+	if c.Credentials != nil {
+		out.Credentials = true
+		out.Username, out.Password = b.str(c.Credentials.Username), b.str(c.Credentials.Password)
+	}
+	// actionlint stores `volumes:` in Ports (v1.7.12), so both lists are
+	// read from the YAML itself.
+	out.Ports = b.seqUnder("ports", job, service)
+	out.Volumes = b.seqUnder("volumes", job, service)
 	return out
 }
 

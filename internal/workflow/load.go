@@ -39,6 +39,9 @@ type Options struct {
 	ProjectRoot string
 	// DisplayName, when set, replaces the path in diagnostics.
 	DisplayName string
+	// Containers accepts `container:` and `services:` (the chosen executor
+	// runs them); otherwise they are reported by the support rule.
+	Containers bool
 }
 
 // Load reads and parses one workflow file. The error is for a file that

@@ -121,6 +121,33 @@ type Job struct {
 	Steps           []*Step
 	// Uses is set for a job that calls a reusable workflow (not run yet).
 	Uses String
+	// Container is `container:`; nil when absent.
+	Container *Container
+	// Services are `services:` in file order.
+	Services []*Service
+}
+
+// Container is a job's `container:` or a service's container. A
+// `container: image` shorthand sets Image only.
+type Container struct {
+	Pos     diag.Pos
+	Image   String
+	Env     []KV
+	Ports   []String
+	Volumes []String
+	Options String
+	// Username and Password are `credentials:`; Credentials is set when
+	// the key is present at all.
+	Credentials        bool
+	Username, Password String
+}
+
+// Service is one entry under `services:`.
+type Service struct {
+	// ID is the key as written; it is the service's host name.
+	ID        string
+	Pos       diag.Pos
+	Container *Container
 }
 
 // Strategy is `strategy:`.

@@ -44,11 +44,23 @@ var foreignOS = []string{"windows", "macos", "mac"}
 
 func (r *supportRule) VisitJobPre(j *actionlint.Job) error {
 	id := j.ID.Value
-	if j.Container != nil {
-		r.notYet(j.Container.Pos, "\"container\" in job %q (jobs run on the host; the container executor is planned)", id)
+	switch {
+	case j.Container != nil && !r.opts.Containers:
+		r.notYet(j.Container.Pos, "\"container\" in job %q with the host executor (run it with --executor container)", id)
+	case j.Container != nil:
+		r.containerSpec(j.Container, fmt.Sprintf("the container of job %q", id))
 	}
-	if j.Services != nil {
-		r.notYet(j.Services.Pos, "\"services\" in job %q (service containers need the container executor)", id)
+	switch {
+	case j.Services != nil && !r.opts.Containers:
+		r.notYet(j.Services.Pos, "\"services\" in job %q with the host executor (service containers need --executor container)", id)
+	case j.Services != nil && j.Services.Expression != nil:
+		r.notYet(j.Services.Pos, "\"services\" in job %q given as one expression; list the services", id)
+	case j.Services != nil:
+		for _, s := range j.Services.Value {
+			if s.Container != nil && s.Name != nil {
+				r.containerSpec(s.Container, fmt.Sprintf("service %q of job %q", s.Name.Value, id))
+			}
+		}
 	}
 	if j.WorkflowCall != nil && j.WorkflowCall.Uses != nil {
 		r.notYet(j.WorkflowCall.Uses.Pos, "calling a reusable workflow with \"uses\" in job %q", id)
@@ -89,6 +101,14 @@ func (r *supportRule) VisitStep(s *actionlint.Step) error {
 		r.notYet(a.Uses.Pos, "action %q is not built in (nothing is downloaded); built in: %s", ref, strings.Join(builtins, ", "))
 	}
 	return nil
+}
+
+// containerSpec reports what the container executor cannot do with a
+// `container:` or service.
+func (r *supportRule) containerSpec(c *actionlint.Container, what string) {
+	if c.Credentials != nil {
+		r.notYet(c.Credentials.Pos, "\"credentials\" for %s: nothing is pulled, so the image must already be in the Docker Engine", what)
+	}
 }
 
 // String names the rule in messages.

@@ -106,11 +106,15 @@ func execSh(t *testing.T, ex *container.Executor, job *executor.Job, script stri
 	return res, out.String(), errb.String()
 }
 
-// leftovers lists the containers and networks labelled with run.
+// leftovers lists the containers and networks labelled with run (any
+// run for "").
 func leftovers(t *testing.T, run string) []string {
 	t.Helper()
 	ctx := context.Background()
 	f := client.Filters{}.Add("label", container.LabelRun+"="+run)
+	if run == "" {
+		f = client.Filters{}.Add("label", container.LabelRun)
+	}
 	var out []string
 	cl, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
