@@ -59,7 +59,8 @@ func serverStateDir(db *store.DB, flag string) string {
 }
 
 func (a *app) serveCmd() *cobra.Command {
-	var addr, dsn, config, state string
+	var addr, dsn, config, state, replica string
+	var lease time.Duration
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the shipgate server: webhooks, a run queue, approvals, a dashboard",
@@ -74,11 +75,17 @@ checklist). The dashboard (/), the API (/api, documented at
 
 Create the first user with 'shipgate users add NAME --role admin'. On start,
 runs left by a stopped server resume when they were only waiting for an
-approval, or are marked interrupted with their logs so far.`,
+approval; a run whose job was cut off runs again (finished jobs reused) up
+to max_attempts, else it is marked interrupted with its logs so far.
+
+On PostgreSQL (--db postgres://...), several replicas share the queue: each
+claims runs under a lease it renews (--lease); when a replica dies, another
+takes its runs over. Give each a unique --replica name and a shared --state.`,
 		Example: `  shipgate users add alice --role admin --password-stdin < pw.txt
   shipgate serve --config server.yml
   shipgate serve --addr 0.0.0.0:8080 --db sqlite:/var/lib/shipgate/server.db --config /etc/shipgate/server.yml
-  shipgate serve --db postgres://shipgate@db.internal/shipgate --state /var/lib/shipgate --config server.yml`,
+  shipgate serve --db postgres://shipgate@db.internal/shipgate --state /var/lib/shipgate --config server.yml
+  shipgate serve --db postgres://shipgate@db.internal/shipgate --replica web-2 --state /mnt/shared/shipgate`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -92,7 +99,7 @@ approval, or are marked interrupted with their logs so far.`,
 				return err
 			}
 			defer db.Close()
-			srv, err := server.New(server.Options{Config: cfg, DB: db, StateDir: serverStateDir(db, state)})
+			srv, err := server.New(server.Options{Config: cfg, DB: db, StateDir: serverStateDir(db, state), Replica: replica, Lease: lease})
 			if err != nil {
 				return usageError("%v", err)
 			}
@@ -127,6 +134,8 @@ approval, or are marked interrupted with their logs so far.`,
 	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen `ADDRESS`")
 	c.Flags().StringVar(&dsn, "db", "sqlite:.shipgate/server.db", "the store: sqlite:`PATH` or postgres://USER@HOST/DATABASE")
 	c.Flags().StringVar(&config, "config", "server.yml", "server configuration `FILE`")
+	c.Flags().StringVar(&replica, "replica", "", "this replica's unique, stable `NAME` among those sharing a PostgreSQL store (default: the host name)")
+	c.Flags().DurationVar(&lease, "lease", 30*time.Second, "how long a claimed run stays this replica's without renewal; another replica takes it over after that")
 	c.Flags().StringVar(&state, "state", "", "`DIR` for artifacts and log journals (default: the SQLite file's folder, or .shipgate/server)")
 	return c
 }
