@@ -91,6 +91,9 @@ func Start(ctx context.Context) (*Daemon, error) {
 		"--storage-driver", "vfs",
 		"--iptables=false", "--ip6tables=false", "--ip-masq=false",
 		"--bridge", "none",
+		// Its own address range: two harness daemons at once (test
+		// packages run in parallel) must not give two bridges one subnet.
+		"--default-address-pool", "base="+freePool()+",size=24",
 		"--shutdown-timeout", "2",
 		"--log-level", "warn",
 	)
@@ -150,6 +153,19 @@ func (d *Daemon) tail() string {
 // is still mounted under Dir and removes Dir.
 func (d *Daemon) Stop() error {
 	if d.cmd != nil && d.cmd.Process != nil {
+		// Networks left by a failed test would leave their bridge
+		// interfaces on the machine after dockerd is gone.
+		if cli, err := d.Client(); err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if l, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true}); err == nil {
+				for _, c := range l.Items {
+					cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+				}
+			}
+			cli.NetworkPrune(ctx, client.NetworkPruneOptions{})
+			cancel()
+			cli.Close()
+		}
 		d.cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-d.done:
@@ -160,6 +176,32 @@ func (d *Daemon) Stop() error {
 	}
 	unmountUnder(d.Dir)
 	return os.RemoveAll(d.Dir)
+}
+
+// freePool picks a 10.N.0.0/16 that no route on this machine uses,
+// starting from one derived from the pid.
+func freePool() string {
+	b, _ := os.ReadFile("/proc/net/route")
+	used := map[int]bool{}
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) < 2 || len(f[1]) != 8 {
+			continue
+		}
+		// Destination is little-endian hex: the first octet is the last byte.
+		var dst uint32
+		fmt.Sscanf(f[1], "%x", &dst)
+		if dst&0xff == 10 {
+			used[int(dst>>8&0xff)] = true
+		}
+	}
+	for i := 0; i < 100; i++ {
+		n := 100 + (os.Getpid()+i*37)%100
+		if !used[n] {
+			return fmt.Sprintf("10.%d.0.0/16", n)
+		}
+	}
+	return "10.199.0.0/16"
 }
 
 // unmountUnder lazily unmounts every mount point below dir, deepest first.
