@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -136,6 +137,9 @@ func TestWorkflowInContainerWithService(t *testing.T) {
 		t.Fatalf("run %s:\n%s", res.Status, logs)
 	}
 	t.Logf("workflow with a container job and a service: %v", time.Since(start).Round(time.Millisecond))
+	if testing.Verbose() {
+		t.Logf("logs:\n%s", logs)
+	}
 	for _, want := range []string{
 		"ID=shipgate-test",
 		"ctr=ctr wf=wf",
@@ -149,7 +153,7 @@ func TestWorkflowInContainerWithService(t *testing.T) {
 			t.Errorf("logs lack %q:\n%s", want, logs)
 		}
 	}
-	if strings.Contains(logs, "port= ") {
+	if !regexp.MustCompile(`port=[0-9]+ id=true`).MatchString(logs) {
 		t.Errorf("job.services.web.ports['8080'] is empty:\n%s", logs)
 	}
 	if len(res.Summaries) != 1 || !strings.Contains(res.Summaries[0].Markdown, "summary from the container") {
