@@ -98,6 +98,10 @@ func (r *run) runLeg(ctx context.Context, j *workflow.Job, name string, matrix m
 	} else if err := r.opts.Executor.Setup(jobCtx, l.exJob); err != nil {
 		l.log(0, "Error: setting up the job: "+err.Error())
 		status = store.StatusFailure
+		if ctx.Err() != nil {
+			// Cancelled while the executor was starting containers.
+			status = store.StatusCancelled
+		}
 	} else {
 		defer func() {
 			tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)

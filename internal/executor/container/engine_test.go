@@ -26,12 +26,17 @@ import (
 type events struct {
 	mu  sync.Mutex
 	all []engine.Event
+	// onLog, when set, sees every log line as it comes.
+	onLog func(text string)
 }
 
 func (e *events) sink(ev engine.Event) {
 	e.mu.Lock()
 	e.all = append(e.all, ev)
 	e.mu.Unlock()
+	if ev.Type == "log" && e.onLog != nil {
+		e.onLog(ev.Text)
+	}
 }
 
 func (e *events) logs() string {
@@ -60,7 +65,7 @@ func loadWorkflow(t *testing.T, src string, containers bool) (*workflow.Workflow
 	return wf, nil
 }
 
-func runWorkflow(t *testing.T, ctx context.Context, src string) (*engine.Result, *events, string) {
+func runWorkflow(t *testing.T, ctx context.Context, src string, onLog ...func(string)) (*engine.Result, *events, string) {
 	t.Helper()
 	wf, err := loadWorkflow(t, src, true)
 	if err != nil {
@@ -68,6 +73,9 @@ func runWorkflow(t *testing.T, ctx context.Context, src string) (*engine.Result,
 	}
 	ws := t.TempDir()
 	ev := &events{}
+	if len(onLog) > 0 {
+		ev.onLog = onLog[0]
+	}
 	res, err := engine.Run(ctx, engine.Options{
 		Workflow: wf, Event: plan.Event{Name: "push"}, Workspace: ws, StateDir: filepath.Join(ws, store.DefaultDir),
 		Executor: container.New(daemon.Host), Sink: ev.sink, Grace: time.Second,
@@ -184,26 +192,25 @@ jobs:
         run: echo cleanup-step-ran
 `
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		// Cancel once the long step has started.
-		deadline := time.Now().Add(2 * time.Minute)
-		for time.Now().Before(deadline) {
-			if l := leftovers(t, ""); len(l) == 3 {
-				time.Sleep(time.Second)
-				cancel()
-				return
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}()
+	defer cancel()
+	var running []string
 	start := time.Now()
-	res, ev, _ := runWorkflow(t, ctx, src)
+	res, ev, _ := runWorkflow(t, ctx, src, func(text string) {
+		// Cancel once the long step runs, with its containers up.
+		if text == "started" {
+			running = leftovers(t, "")
+			cancel()
+		}
+	})
 	took := time.Since(start)
 	if res.Status != store.StatusCancelled {
 		t.Errorf("status %s, want cancelled:\n%s", res.Status, ev.logs())
 	}
 	if !strings.Contains(ev.logs(), "cleanup-step-ran") {
 		t.Errorf("the always() step did not run in the container:\n%s", ev.logs())
+	}
+	if len(running) != 3 {
+		t.Errorf("while the step ran: %v, want the job and service containers and the network", running)
 	}
 	if took > time.Minute {
 		t.Errorf("the cancelled run took %v", took)
