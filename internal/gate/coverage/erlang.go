@@ -115,6 +115,11 @@ func parseErlangIndex(name string, data []byte) (*Profile, error) {
 			if err != nil {
 				continue
 			}
+			if pct < 0 || pct > 100 {
+				at := strings.Index(text, r[0])
+				line := strings.Count(text[:max(at, 0)], "\n") + 1
+				return nil, &ParseError{File: name, Line: line, Msg: "bad coverage percentage " + strconv.Quote(r[3]+"%")}
+			}
 			mod := html.UnescapeString(r[2])
 			f := p.File(mod+".erl", mod)
 			f.Summary = &Counts{Covered: int64(pct * 100), Total: 10000}
