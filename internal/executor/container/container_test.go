@@ -39,7 +39,7 @@ func run(m *testing.M) int {
 	ctx := context.Background()
 	start := time.Now()
 	var err error
-	daemon, err = dockertest.Start(ctx)
+	daemon, err = dockertest.FromEnv(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "dockertest:", err)
 		return 1

@@ -149,9 +149,26 @@ func (d *Daemon) tail() string {
 	return strings.Join(lines, "\n")
 }
 
+// Existing is an engine someone else runs at host (for example podman's
+// Docker-compatible socket); Stop leaves it alone.
+func Existing(host string) *Daemon { return &Daemon{Host: host} }
+
+// FromEnv is the engine named by SHIPGATE_TEST_DOCKER_HOST when set (to
+// run a suite against another engine, such as podman), else a new private
+// dockerd.
+func FromEnv(ctx context.Context) (*Daemon, error) {
+	if h := os.Getenv("SHIPGATE_TEST_DOCKER_HOST"); h != "" {
+		return Existing(h), nil
+	}
+	return Start(ctx)
+}
+
 // Stop terminates dockerd (SIGTERM, SIGKILL after 30s), unmounts whatever
 // is still mounted under Dir and removes Dir.
 func (d *Daemon) Stop() error {
+	if d.Dir == "" {
+		return nil // not ours
+	}
 	if d.cmd != nil && d.cmd.Process != nil {
 		// Networks left by a failed test would leave their bridge
 		// interfaces on the machine after dockerd is gone.
