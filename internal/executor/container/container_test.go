@@ -193,6 +193,33 @@ func TestStepsRunInTheJobContainer(t *testing.T) {
 	if ex.LookPath(context.Background(), job, "bash") || !ex.LookPath(context.Background(), job, "sh") {
 		t.Errorf("LookPath: bash should be missing and sh present")
 	}
+	// The cost of a step: one exec round trip.
+	const n = 10
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		if res, _, _ := execSh(t, ex, job, "true"); !res.Success() {
+			t.Fatal("true failed")
+		}
+	}
+	t.Logf("a `true` step in the container: %v on average over %d", (time.Since(start) / n).Round(time.Millisecond), n)
+}
+
+func TestNetworkOption(t *testing.T) {
+	ex := container.New(daemon.Host)
+	web := &executor.Service{ID: "web", Container: executor.Container{Image: webImage, Options: "--entrypoint /bin/serve"}}
+	job := newJob(t, "r6", &executor.Container{Image: jobImage, Options: "--network none"}, web)
+	if err := ex.Setup(context.Background(), job); err != nil {
+		t.Fatal(err)
+	}
+	defer teardown(t, ex, job)
+	if job.Container.Network != "none" || web.Network == "none" || !strings.HasPrefix(web.Network, "shipgate-") {
+		t.Errorf("networks: job %q, web %q", job.Container.Network, web.Network)
+	}
+	// --network none: only loopback, so the service is out of reach.
+	_, out, _ := execSh(t, ex, job, "ls /sys/class/net; wget -q -T 2 -O - http://web:8080/ || echo unreachable")
+	if strings.Fields(out)[0] != "lo" || !strings.Contains(out, "unreachable") {
+		t.Errorf("with --network none: %q", out)
+	}
 }
 
 func TestServiceReachableByName(t *testing.T) {
