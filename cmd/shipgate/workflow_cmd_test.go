@@ -48,7 +48,7 @@ func TestValidateWarnsButPlanRefusesUnsupported(t *testing.T) {
 	if code != 0 || !strings.Contains(out, `warning: not supported by shipgate yet: "container" in job "build"`) {
 		t.Fatalf("validate: code %d, output:\n%s", code, out)
 	}
-	for _, feature := range []string{`"workflow_call"`, `"services"`, `Docker container actions`, `runs-on label "windows-latest"`, `reusable workflow`} {
+	for _, feature := range []string{`"services"`, `Docker container actions`, `runs-on label "windows-latest"`, `reusable workflow`} {
 		if !strings.Contains(out, feature) {
 			t.Errorf("validate does not name %s", feature)
 		}
