@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,11 +16,15 @@ import (
 // Versions of what the harness builds. kube-apiserver,
 // kube-controller-manager and kube-scheduler come from k8s.io/kubernetes
 // (its staging modules pinned to the matching v0.x release); kwok from
-// sigs.k8s.io/kwok. etcd is Debian's etcd-server package.
+// sigs.k8s.io/kwok; etcd from go.etcd.io/etcd/server/v3. Debian's
+// etcd-server (3.4.23) is not used: it lacks the watch progress requests
+// that the streaming watch lists of kube-controller-manager v1.32 and
+// kwok rely on, and their informers would relist every second.
 const (
 	KubernetesVersion = "v1.32.0"
 	stagingVersion    = "v0.32.0"
 	KwokVersion       = "v0.7.0"
+	EtcdVersion       = "v3.5.21"
 )
 
 // Binaries are the paths of the control-plane programs.
@@ -42,35 +45,22 @@ func CacheDir() (string, error) {
 	return filepath.Join(d, "shipgate", "kube"), nil
 }
 
-// stamp names what a cache directory holds; a different stamp rebuilds.
-const stamp = "kubernetes " + KubernetesVersion + " (version stamped) kwok " + KwokVersion + "\n"
-
 // EnsureBinaries returns the control-plane programs, building the missing
-// ones from the Go module proxy into CacheDir first. A file lock makes
-// concurrent callers (test binaries of several packages) wait for one
-// build. logf, when not nil, is told what is being built and how long it
-// took.
+// ones from the Go module proxy into CacheDir first (each component is
+// rebuilt when its binaries or its version stamp are missing). A file
+// lock makes concurrent callers (test binaries of several packages) wait
+// for one build. logf, when not nil, is told what is being built and how
+// long it took.
 func EnsureBinaries(logf func(format string, args ...any)) (*Binaries, error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
-	}
-	etcd, err := exec.LookPath("etcd")
-	if err != nil {
-		for _, p := range []string{"/usr/bin/etcd", "/usr/sbin/etcd"} {
-			if _, e := os.Stat(p); e == nil {
-				etcd, err = p, nil
-			}
-		}
-		if err != nil {
-			return nil, errors.New("kubetest: no etcd: install Debian's etcd-server package (scripts/test installs everything in scripts/packages.txt)")
-		}
 	}
 	cache, err := CacheDir()
 	if err != nil {
 		return nil, err
 	}
 	bin := filepath.Join(cache, "bin")
-	b := &Binaries{Etcd: etcd,
+	b := &Binaries{Etcd: filepath.Join(bin, "etcd"),
 		APIServer:         filepath.Join(bin, "kube-apiserver"),
 		ControllerManager: filepath.Join(bin, "kube-controller-manager"),
 		Scheduler:         filepath.Join(bin, "kube-scheduler"),
@@ -88,21 +78,27 @@ func EnsureBinaries(logf func(format string, args ...any)) (*Binaries, error) {
 	}
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
 
-	stampFile := filepath.Join(bin, "STAMP")
-	if s, err := os.ReadFile(stampFile); err != nil || string(s) != stamp || !allExist(b.APIServer, b.ControllerManager, b.Scheduler, b.Kwok) {
+	for _, c := range []struct {
+		name, stamp string
+		bins        []string
+		build       func(dir, bin string) error
+	}{
+		{"etcd", EtcdVersion, []string{b.Etcd}, buildEtcd},
+		{"kubernetes", KubernetesVersion + " (version stamped)", []string{b.APIServer, b.ControllerManager, b.Scheduler}, buildKubernetes},
+		{"kwok", KwokVersion, []string{b.Kwok}, buildKwok},
+	} {
+		stampFile := filepath.Join(bin, "STAMP-"+c.name)
+		if s, err := os.ReadFile(stampFile); err == nil && string(s) == c.stamp+"\n" && allExist(c.bins...) {
+			continue
+		}
 		os.Remove(stampFile)
 		start := time.Now()
-		logf("kubetest: building kube-apiserver, kube-controller-manager, kube-scheduler %s into %s (minutes on a cold cache)", KubernetesVersion, bin)
-		if err := buildKubernetes(filepath.Join(cache, "build", "kubernetes"), bin); err != nil {
+		logf("kubetest: building %s %s into %s (minutes on a cold cache)", c.name, c.stamp, bin)
+		if err := c.build(filepath.Join(cache, "build", c.name), bin); err != nil {
 			return nil, err
 		}
-		logf("kubetest: kubernetes built in %s", time.Since(start).Round(time.Second))
-		start = time.Now()
-		if err := buildKwok(filepath.Join(cache, "build", "kwok"), bin); err != nil {
-			return nil, err
-		}
-		logf("kubetest: kwok %s built in %s", KwokVersion, time.Since(start).Round(time.Second))
-		if err := os.WriteFile(stampFile, []byte(stamp), 0o644); err != nil {
+		logf("kubetest: %s built in %s", c.name, time.Since(start).Round(time.Second))
+		if err := os.WriteFile(stampFile, []byte(c.stamp+"\n"), 0o644); err != nil {
 			return nil, err
 		}
 	}
@@ -222,4 +218,22 @@ func buildKwok(dir, bin string) error {
 		return err
 	}
 	return goCmd(dir, "build", "-o", filepath.Join(bin, "kwok"), "sigs.k8s.io/kwok/cmd/kwok")
+}
+
+// buildEtcd builds etcd's server in a scratch module (its own go.mod
+// replaces its sibling modules by relative paths, which a dependency's
+// go.mod may do: they are ignored outside its repository).
+func buildEtcd(dir, bin string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	mod := "// Scratch module written by internal/kubetest: builds etcd.\nmodule shipgate.local/etcdbuild\n\ngo 1.23.0\n\nrequire go.etcd.io/etcd/server/v3 " + EtcdVersion + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(mod), 0o644); err != nil {
+		return err
+	}
+	tools := "//go:build tools\n\npackage etcdbuild\n\nimport _ \"go.etcd.io/etcd/server/v3\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "tools.go"), []byte(tools), 0o644); err != nil {
+		return err
+	}
+	return goCmd(dir, "build", "-o", filepath.Join(bin, "etcd"), "go.etcd.io/etcd/server/v3")
 }

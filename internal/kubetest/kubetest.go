@@ -1,15 +1,17 @@
 // Package kubetest starts a real Kubernetes control plane for tests, on
 // loopback, in a temporary directory:
 //
-//   - etcd (Debian's etcd-server package) on a free port;
-//   - kube-apiserver, kube-controller-manager and kube-scheduler, built
-//     from the Go module proxy (k8s.io/kubernetes, see KubernetesVersion)
-//     in a scratch module and cached under ~/.cache/shipgate/kube;
+//   - etcd (go.etcd.io/etcd/server/v3, see EtcdVersion) on a free port;
+//   - kube-apiserver, kube-controller-manager and kube-scheduler
+//     (k8s.io/kubernetes, see KubernetesVersion);
 //   - kwok (sigs.k8s.io/kwok), which plays the kubelet of one fake node:
 //     it makes scheduled Pods Running and Ready (no container runs, so
 //     images are names only), deletes them when asked, and serves the
 //     kubelet API for `exec` by running the command on this machine when
 //     Options.Exec is set.
+//
+// Every program is built from the Go module proxy in a scratch module and
+// cached under ~/.cache/shipgate/kube (see EnsureBinaries).
 //
 // Self-signed certificates are made with crypto/x509: the apiserver serves
 // TLS, every component authenticates with the admin client certificate
@@ -152,7 +154,7 @@ func StartIn(dir string, opts Options) (*Cluster, error) {
 		"--listen-client-urls="+etcdURL, "--advertise-client-urls="+etcdURL,
 		"--listen-peer-urls="+peerURL, "--initial-advertise-peer-urls="+peerURL,
 		"--initial-cluster=kubetest="+peerURL, "--initial-cluster-state=new",
-		"--unsafe-no-fsync", "--log-level=warn"); err != nil {
+		"--unsafe-no-fsync", "--log-level=warn", "--quota-backend-bytes=2147483648"); err != nil {
 		return c, err
 	}
 	if err := c.waitHTTP(ctx, "etcd", etcdURL+"/health", nil); err != nil {
@@ -174,6 +176,7 @@ func StartIn(dir string, opts Options) (*Cluster, error) {
 		"--service-cluster-ip-range=10.0.0.0/24",
 		"--allow-privileged=true",
 		"--enable-priority-and-fairness=false",
+		"--endpoint-reconciler-type=none",
 		"--profiling=false",
 		"--v=0"); err != nil {
 		return c, err
@@ -219,6 +222,9 @@ func StartIn(dir string, opts Options) (*Cluster, error) {
 		"--use-service-account-credentials=false",
 		"--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route",
 		"--concurrent-deployment-syncs=10", "--concurrent-replicaset-syncs=10",
+		// Debian's etcd 3.4 lacks RequestWatchProgress, which streaming
+		// watch lists need: informers would fail and relist every second.
+		"--feature-gates=WatchListClient=false",
 		"--profiling=false", "--v=0"); err != nil {
 		return c, err
 	}
@@ -360,6 +366,9 @@ func (c *Cluster) start(name, path string, args ...string) error {
 	}
 	cmd := exec.Command(path, args...)
 	cmd.Dir = c.Dir
+	// Clients built on client-go read their feature gates from the
+	// environment (see the kube-controller-manager flag).
+	cmd.Env = append(os.Environ(), "KUBE_FEATURE_WatchListClient=false")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
