@@ -7,13 +7,16 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/retry"
 )
 
 // Kubernetes annotations and labels the provider writes.
@@ -185,24 +188,33 @@ func (k *Kubernetes) Deploy(ctx context.Context, env string, rel Release) error 
 // SetWeight scales the canary to percent of the stable replica count
 // (rounded up, so any step above 0 runs at least one canary pod).
 func (k *Kubernetes) SetWeight(ctx context.Context, env string, percent int) error {
-	stable, err := k.deployments().Get(ctx, k.Deployment, metav1.GetOptions{})
+	var n int32
+	// The controller writes status meanwhile: a conflict reads again.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		stable, err := k.deployments().Get(ctx, k.Deployment, metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("kubernetes: %w", err)
+		}
+		canary, err := k.deployments().Get(ctx, k.canaryName(), metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("no canary to scale: %w", err)
+		}
+		n = int32(math.Ceil(float64(replicasOf(stable)) * float64(percent) / 100))
+		canary.Spec.Replicas = &n
+		_, err = k.deployments().Update(ctx, canary, metav1.UpdateOptions{})
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("kubernetes: %w", err)
-	}
-	canary, err := k.deployments().Get(ctx, k.canaryName(), metav1.GetOptions{})
-	if err != nil {
-		return fmt.Errorf("no canary to scale: %w", err)
-	}
-	n := int32(math.Ceil(float64(replicasOf(stable)) * float64(percent) / 100))
-	canary.Spec.Replicas = &n
-	if _, err := k.deployments().Update(ctx, canary, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("scale %s to %d: %w", k.canaryName(), n, err)
 	}
 	return k.wait(ctx, k.canaryName())
 }
 
 // Promote sets the stable Deployment's image to the canary's, waits for
-// its rollout, and deletes the canary.
+// its rollout, and deletes the canary. A stable rollout that fails (its
+// progress deadline passes, or the provider's Timeout) is undone to the
+// previous revision before the error is returned, so the stable
+// Deployment is never left half-way to a release that does not start.
 func (k *Kubernetes) Promote(ctx context.Context, env string) error {
 	canary, err := k.deployments().Get(ctx, k.canaryName(), metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -211,28 +223,38 @@ func (k *Kubernetes) Promote(ctx context.Context, env string) error {
 	if err != nil {
 		return fmt.Errorf("kubernetes: %w", err)
 	}
-	stable, err := k.deployments().Get(ctx, k.Deployment, metav1.GetOptions{})
-	if err != nil {
-		return fmt.Errorf("kubernetes: %w", err)
-	}
-	ci, err := k.container(stable)
-	if err != nil {
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		stable, err := k.deployments().Get(ctx, k.Deployment, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		ci, err := k.container(stable)
+		if err != nil {
+			return err
+		}
+		stable.Spec.Template.Spec.Containers[ci] = *canary.Spec.Template.Spec.Containers[ci].DeepCopy()
+		if stable.Annotations == nil {
+			stable.Annotations = map[string]string{}
+		}
+		stable.Annotations[VersionAnnotation] = canary.Annotations[VersionAnnotation]
+		if stable.Spec.Template.Annotations == nil {
+			stable.Spec.Template.Annotations = map[string]string{}
+		}
+		stable.Spec.Template.Annotations[VersionAnnotation] = canary.Annotations[VersionAnnotation]
+		_, err = k.deployments().Update(ctx, stable, metav1.UpdateOptions{})
 		return err
-	}
-	stable.Spec.Template.Spec.Containers[ci] = *canary.Spec.Template.Spec.Containers[ci].DeepCopy()
-	if stable.Annotations == nil {
-		stable.Annotations = map[string]string{}
-	}
-	stable.Annotations[VersionAnnotation] = canary.Annotations[VersionAnnotation]
-	if stable.Spec.Template.Annotations == nil {
-		stable.Spec.Template.Annotations = map[string]string{}
-	}
-	stable.Spec.Template.Annotations[VersionAnnotation] = canary.Annotations[VersionAnnotation]
-	if _, err := k.deployments().Update(ctx, stable, metav1.UpdateOptions{}); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("update %s: %w", k.Deployment, err)
 	}
 	if err := k.wait(ctx, k.Deployment); err != nil {
-		return err
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		rev, uerr := k.undo(uctx)
+		if uerr != nil {
+			return fmt.Errorf("%w; undo failed: %v", err, uerr)
+		}
+		return fmt.Errorf("%w; %s undone to revision %d", err, k.Deployment, rev)
 	}
 	return k.Abort(ctx, env)
 }
@@ -252,44 +274,61 @@ func (k *Kubernetes) Rollback(ctx context.Context, env string) error {
 	if _, err := k.deployments().Get(ctx, k.canaryName(), metav1.GetOptions{}); err == nil {
 		return k.Abort(ctx, env)
 	}
-	d, err := k.deployments().Get(ctx, k.Deployment, metav1.GetOptions{})
-	if err != nil {
-		return fmt.Errorf("kubernetes: %w", err)
-	}
-	rss, err := k.Client.AppsV1().ReplicaSets(k.Namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return fmt.Errorf("kubernetes: %w", err)
-	}
-	type rev struct {
-		n  int64
-		rs appsv1.ReplicaSet
-	}
-	var owned []rev
-	for _, rs := range rss.Items {
-		for _, o := range rs.OwnerReferences {
-			if o.Kind == "Deployment" && o.Name == d.Name && (d.UID == "" || o.UID == d.UID) {
-				n, _ := strconv.ParseInt(rs.Annotations[revisionAnnotation], 10, 64)
-				owned = append(owned, rev{n, rs})
+	_, err := k.undo(ctx)
+	return err
+}
+
+// undo rolls the stable Deployment back to the pod template of its
+// previous ReplicaSet revision, as `kubectl rollout undo` does, waits for
+// the rollout and returns the revision it went back to.
+func (k *Kubernetes) undo(ctx context.Context) (int64, error) {
+	var prevRev int64
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		d, err := k.deployments().Get(ctx, k.Deployment, metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("kubernetes: %w", err)
+		}
+		rss, err := k.Client.AppsV1().ReplicaSets(k.Namespace).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return fmt.Errorf("kubernetes: %w", err)
+		}
+		type rev struct {
+			n  int64
+			rs appsv1.ReplicaSet
+		}
+		var owned []rev
+		for _, rs := range rss.Items {
+			for _, o := range rs.OwnerReferences {
+				if o.Kind == "Deployment" && o.Name == d.Name && (d.UID == "" || o.UID == d.UID) {
+					n, _ := strconv.ParseInt(rs.Annotations[revisionAnnotation], 10, 64)
+					owned = append(owned, rev{n, rs})
+				}
 			}
 		}
+		sort.Slice(owned, func(i, j int) bool { return owned[i].n > owned[j].n })
+		if len(owned) < 2 {
+			return fmt.Errorf("deployment %s has no previous revision to undo to", d.Name)
+		}
+		prev := owned[1].rs
+		prevRev = owned[1].n
+		tmpl := *prev.Spec.Template.DeepCopy()
+		delete(tmpl.Labels, appsv1.DefaultDeploymentUniqueLabelKey)
+		d.Spec.Template = tmpl
+		if d.Annotations == nil {
+			d.Annotations = map[string]string{}
+		}
+		if v := tmpl.Annotations[VersionAnnotation]; v != "" {
+			d.Annotations[VersionAnnotation] = v
+		} else {
+			delete(d.Annotations, VersionAnnotation)
+		}
+		_, err = k.deployments().Update(ctx, d, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("undo %s to revision %d: %w", k.Deployment, prevRev, err)
 	}
-	sort.Slice(owned, func(i, j int) bool { return owned[i].n > owned[j].n })
-	if len(owned) < 2 {
-		return fmt.Errorf("deployment %s has no previous revision to undo to", d.Name)
-	}
-	prev := owned[1].rs
-	tmpl := *prev.Spec.Template.DeepCopy()
-	delete(tmpl.Labels, appsv1.DefaultDeploymentUniqueLabelKey)
-	d.Spec.Template = tmpl
-	if v := tmpl.Annotations[VersionAnnotation]; v != "" {
-		d.Annotations[VersionAnnotation] = v
-	} else {
-		delete(d.Annotations, VersionAnnotation)
-	}
-	if _, err := k.deployments().Update(ctx, d, metav1.UpdateOptions{}); err != nil {
-		return fmt.Errorf("undo %s to revision %d: %w", d.Name, owned[1].n, err)
-	}
-	return k.wait(ctx, k.Deployment)
+	return prevRev, k.wait(ctx, k.Deployment)
 }
 
 // wait polls a Deployment until its rollout is complete, as `kubectl
@@ -310,16 +349,20 @@ func (k *Kubernetes) wait(ctx context.Context, name string) error {
 		}
 		want := replicasOf(d)
 		s := d.Status
-		if s.ObservedGeneration >= d.Generation && s.UpdatedReplicas == want && s.AvailableReplicas == want && s.Replicas == want {
+		// A status the controller wrote for an older generation says
+		// nothing about this rollout (a past ProgressDeadlineExceeded
+		// stays in it until the controller syncs the new spec).
+		observed := s.ObservedGeneration >= d.Generation
+		if observed && s.UpdatedReplicas == want && s.AvailableReplicas == want && s.Replicas == want {
 			return nil
 		}
 		for _, c := range s.Conditions {
-			if c.Type == appsv1.DeploymentProgressing && c.Reason == "ProgressDeadlineExceeded" {
-				return fmt.Errorf("rollout of %s failed: %s", name, c.Message)
+			if observed && c.Type == appsv1.DeploymentProgressing && c.Reason == "ProgressDeadlineExceeded" {
+				return fmt.Errorf("rollout of %s failed: ProgressDeadlineExceeded: %s", name, c.Message)
 			}
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("rollout of %s not done within %s: %d/%d updated, %d available", name, timeout, s.UpdatedReplicas, want, s.AvailableReplicas)
+			return fmt.Errorf("rollout of %s not done within %s: %d/%d updated, %d available%s", name, timeout, s.UpdatedReplicas, want, s.AvailableReplicas, k.notReady(ctx, d))
 		}
 		select {
 		case <-ctx.Done():
@@ -327,6 +370,48 @@ func (k *Kubernetes) wait(ctx context.Context, name string) error {
 		case <-time.After(poll):
 		}
 	}
+}
+
+// notReady says why a Pod of the Deployment is not ready (the first one,
+// by name), as `kubectl describe pod` would: "; pod NAME: Ready=False
+// ContainersNotReady: message". Empty when it cannot tell.
+func (k *Kubernetes) notReady(ctx context.Context, d *appsv1.Deployment) string {
+	if d.Spec.Selector == nil {
+		return ""
+	}
+	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+	if err != nil {
+		return ""
+	}
+	pods, err := k.Client.CoreV1().Pods(k.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return ""
+	}
+	sort.Slice(pods.Items, func(i, j int) bool { return pods.Items[i].Name < pods.Items[j].Name })
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady && c.Status != corev1.ConditionTrue {
+				why := strings.TrimSpace(c.Reason + ": " + c.Message)
+				for _, cs := range p.Status.ContainerStatuses {
+					if w := cs.State.Waiting; w != nil {
+						why = fmt.Sprintf("container %s waiting: %s %s", cs.Name, w.Reason, w.Message)
+					}
+				}
+				return fmt.Sprintf("; pod %s (phase %s) not ready: %s", p.Name, p.Status.Phase, strings.TrimSpace(why))
+			}
+		}
+		if p.Status.Phase == corev1.PodPending && len(p.Status.Conditions) > 0 {
+			for _, c := range p.Status.Conditions {
+				if c.Type == corev1.PodScheduled && c.Status != corev1.ConditionTrue {
+					return fmt.Sprintf("; pod %s not scheduled: %s", p.Name, c.Message)
+				}
+			}
+		}
+	}
+	return ""
 }
 
 func copyMap(m map[string]string, k, v string) map[string]string {
