@@ -85,7 +85,7 @@ func (r *run) runLeg(ctx context.Context, j *workflow.Job, name string, matrix m
 	l.jobCtx = jobCtx
 
 	l.exJob = &executor.Job{ID: name, Workspace: r.opts.Workspace, TempDir: filepath.Join(r.tempDir, fmt.Sprintf("%d-%d", order, legIdx)),
-		ProcDir: filepath.Join(r.tempDir, ProcDirName), Run: strconv.FormatInt(r.id, 10)}
+		ProcDir: filepath.Join(r.tempDir, ProcDirName), Run: strconv.FormatInt(r.id, 10), RunsOn: runsOn(j, contexts)}
 	status := store.StatusSuccess
 	// The engine writes scripts and command files into TempDir itself.
 	if err := os.MkdirAll(l.exJob.TempDir, 0o755); err != nil {
@@ -336,3 +336,30 @@ func (r *run) eventPath() string {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// runsOn evaluates the job's runs-on labels (a list, or one expression
+// giving a label or a list); labels that do not evaluate are left out.
+func runsOn(j *workflow.Job, contexts map[string]any) []string {
+	ec := &expr.Context{Contexts: contexts}
+	var out []string
+	for _, l := range j.RunsOn {
+		if v, err := expr.Interpolate(l.Value, ec); err == nil && v != "" {
+			out = append(out, v)
+		}
+	}
+	if j.RunsOnExpr.Value != "" {
+		if v, err := expr.Value(j.RunsOnExpr.Value, ec); err == nil {
+			switch v := v.(type) {
+			case string:
+				out = append(out, v)
+			case []any:
+				for _, e := range v {
+					if s, ok := e.(string); ok {
+						out = append(out, s)
+					}
+				}
+			}
+		}
+	}
+	return out
+}

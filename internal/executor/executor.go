@@ -57,6 +57,9 @@ type Job struct {
 	// things outside this process (containers, networks, Pods) label them
 	// with it so leftovers can be garbage-collected.
 	Run string
+	// RunsOn are the job's runs-on labels, evaluated (an executor that
+	// places jobs, such as kubernetes, picks the job's Pod by them).
+	RunsOn []string
 	// Mounts are more host paths (files or folders) the job's steps read by
 	// their host path besides Workspace and TempDir (GITHUB_EVENT_PATH). An
 	// executor that runs steps in a container bind-mounts each at the same

@@ -76,16 +76,15 @@ type Executor struct {
 	// REST is the client configuration exec streams are opened with.
 	REST   *rest.Config
 	Config Config
-	// Run is the run the Pods belong to (label shipgate.dev/run).
+	// Run is the run the Pods belong to (label shipgate.dev/run) when the
+	// job does not say (executor.Job.Run).
 	Run string
-	// RunsOn returns a job's runs-on labels, which choose its profile; nil
-	// gives every job the default profile.
-	RunsOn func(job *executor.Job) []string
 	// Grace is the Pod's termination grace period (default 5s).
 	Grace time.Duration
 }
 
-// New checks cfg and returns an executor for the run.
+// New checks cfg and returns an executor; run labels the Pods of jobs
+// that carry no run of their own.
 func New(client kubernetes.Interface, rc *rest.Config, cfg Config, run string) (*Executor, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -157,11 +156,11 @@ func labelValue(s string) string {
 
 // PodSpec is the Pod Setup creates for a job.
 func (e *Executor) PodSpec(job *executor.Job) (*corev1.Pod, string, error) {
-	var labels []string
-	if e.RunsOn != nil {
-		labels = e.RunsOn(job)
+	name, prof := e.Config.Profile(job.RunsOn)
+	run := job.Run
+	if run == "" {
+		run = e.Run
 	}
-	name, prof := e.Config.Profile(labels)
 	res, err := prof.resources()
 	if err != nil {
 		return nil, "", err
@@ -171,7 +170,7 @@ func (e *Executor) PodSpec(job *executor.Job) (*corev1.Pod, string, error) {
 		podLabels[k] = v
 	}
 	podLabels[LabelManagedBy] = managedBy
-	podLabels[LabelRun] = labelValue(e.Run)
+	podLabels[LabelRun] = labelValue(run)
 	podLabels[LabelJob] = labelValue(job.ID)
 	mounts := []corev1.VolumeMount{{Name: "shipgate-bin", MountPath: binDir}}
 	vols := []corev1.Volume{{Name: "shipgate-bin", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
@@ -193,7 +192,7 @@ func (e *Executor) PodSpec(job *executor.Job) (*corev1.Pod, string, error) {
 			GenerateName: "shipgate-" + trimName(labelValue(job.ID)) + "-",
 			Namespace:    e.Config.Namespace,
 			Labels:       podLabels,
-			Annotations:  map[string]string{AnnotationJob: job.ID, LabelRun: e.Run},
+			Annotations:  map[string]string{AnnotationJob: job.ID, LabelRun: run},
 		},
 		Spec: corev1.PodSpec{
 			RestartPolicy:                 corev1.RestartPolicyNever,
@@ -395,9 +394,10 @@ func (e *Executor) Exec(ctx context.Context, job *executor.Job, step *executor.S
 	if job.TempDir == "" {
 		return nil, errors.New("kubernetes: the job has no temp directory")
 	}
-	// 1. The step's script and command files into the Pod.
+	// 1. The step's script and command files (and the event file) into
+	// the Pod.
 	var buf bytes.Buffer
-	if err := writeTar(&buf, []string{job.TempDir}, 64<<20, func(p string) bool { return p == st.procDir }); err != nil {
+	if err := writeTar(&buf, append([]string{job.TempDir}, job.Mounts...), 64<<20, func(p string) bool { return p == st.procDir }); err != nil {
 		return nil, fmt.Errorf("kubernetes: step %s: %w", step.ID, err)
 	}
 	if err := e.exec(ctx, st.pod, []string{"push"}, &buf, io.Discard); err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/shipgate/shipgate/internal/executor"
 	"github.com/shipgate/shipgate/internal/kubetest"
 	"github.com/shipgate/shipgate/internal/plan"
+	"github.com/shipgate/shipgate/internal/store"
 	"github.com/shipgate/shipgate/internal/workflow"
 )
 
@@ -69,6 +70,18 @@ func startCluster(t *testing.T) *cluster {
 		t.Fatal(err)
 	}
 	return &cluster{Cluster: c, cfg: cfg}
+}
+
+// runs opens a store for the engine, so runs get real IDs (the Pods'
+// shipgate.dev/run label).
+func runs(t *testing.T, state string) *store.Runs {
+	t.Helper()
+	db, err := store.Open(context.Background(), state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return store.NewRuns(db)
 }
 
 func load(t *testing.T, src string) *workflow.Workflow {
@@ -147,7 +160,7 @@ func left(t *testing.T, c *cluster, selector string) []string {
 const matrix50 = `on: push
 jobs:
   build:
-    runs-on: ubuntu-latest
+    runs-on: ${{ matrix.os == 'e' && 'large' || 'ubuntu-latest' }}
     strategy:
       matrix:
         os: [a, b, c, d, e]
@@ -174,17 +187,9 @@ func TestFiftyJobsAsPods(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	pods := watchPods(t, ctx, c)
-	ex, err := New(c.Client, c.Config, c.cfg, "run-50")
+	ex, err := New(c.Client, c.Config, c.cfg, "")
 	if err != nil {
 		t.Fatal(err)
-	}
-	// The engine does not hand runs-on labels to executors yet: the
-	// test maps the "e" legs to the large profile by their name.
-	ex.RunsOn = func(job *executor.Job) []string {
-		if strings.HasPrefix(job.ID, "build (e,") {
-			return []string{"large"}
-		}
-		return []string{"ubuntu-latest"}
 	}
 	ws := t.TempDir()
 	os.WriteFile(filepath.Join(ws, "input.txt"), []byte("from the workspace\n"), 0o644)
@@ -193,7 +198,7 @@ func TestFiftyJobsAsPods(t *testing.T) {
 	start := time.Now()
 	res, err := engine.Run(ctx, engine.Options{Workflow: load(t, matrix50), WorkflowPath: "wf.yml",
 		Event: plan.Event{Name: "push", Ref: "refs/heads/main"}, GitHub: map[string]any{"sha": "abc", "ref": "refs/heads/main", "repository": "o/r"},
-		Parallel: 10, Workspace: ws, StateDir: filepath.Join(ws, ".shipgate"), Executor: ex, Grace: time.Second,
+		Parallel: 10, Workspace: ws, StateDir: filepath.Join(ws, ".shipgate"), Executor: ex, Grace: time.Second, Runs: runs(t, filepath.Join(ws, ".shipgate")),
 		Sink: func(e engine.Event) {
 			if e.Type == "log" {
 				mu.Lock()
@@ -205,6 +210,7 @@ func TestFiftyJobsAsPods(t *testing.T) {
 		t.Fatal(err)
 	}
 	elapsed := time.Since(start)
+	run := fmt.Sprint(res.RunID)
 	t.Logf("50 jobs as Pods in %s", elapsed.Round(time.Millisecond))
 	if res.Status != "success" || len(res.Jobs) != 50 {
 		mu.Lock()
@@ -240,7 +246,7 @@ func TestFiftyJobsAsPods(t *testing.T) {
 	large := 0
 	for name, p := range pods.specs {
 		jobs[p.Annotations[AnnotationJob]] = true
-		if err := checkSpec(p, ws, c.cfg); err != nil {
+		if err := checkSpec(p, ws, run, c.cfg); err != nil {
 			t.Errorf("pod %s: %v", name, err)
 		}
 		if p.Spec.Containers[0].Image == "registry.local/ci-large:2" {
@@ -254,13 +260,13 @@ func TestFiftyJobsAsPods(t *testing.T) {
 	if len(jobs) != 50 || large != 10 {
 		t.Errorf("%d distinct jobs, %d large Pods; want 50 and 10", len(jobs), large)
 	}
-	if l := left(t, c, LabelRun+"=run-50"); len(l) != 0 {
+	if l := left(t, c, LabelRun+"="+run); len(l) != 0 || run == "0" {
 		t.Errorf("Pods left behind: %v", l)
 	}
 }
 
 // checkSpec compares a job Pod with what the configuration asks for.
-func checkSpec(p *corev1.Pod, ws string, cfg Config) error {
+func checkSpec(p *corev1.Pod, ws, run string, cfg Config) error {
 	var errs []string
 	job := p.Annotations[AnnotationJob]
 	want := cfg.Profiles["default"]
@@ -268,7 +274,7 @@ func checkSpec(p *corev1.Pod, ws string, cfg Config) error {
 	if strings.HasPrefix(job, "build (e,") {
 		want, sa = cfg.Profiles["large"], "builder"
 	}
-	if p.Labels[LabelRun] != "run-50" || p.Labels[LabelJob] != labelValue(job) || p.Labels[LabelManagedBy] != "shipgate" {
+	if p.Labels[LabelRun] != run || p.Labels[LabelJob] != labelValue(job) || p.Labels[LabelManagedBy] != "shipgate" {
 		errs = append(errs, fmt.Sprintf("labels %v", p.Labels))
 	}
 	if len(p.Spec.Containers) != 1 || len(p.Spec.InitContainers) != 1 {
@@ -347,7 +353,7 @@ func TestCancelDeletesPods(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	marker := fmt.Sprintf("kube-cancel-%d", time.Now().UnixNano())
-	ex, err := New(c.Client, c.Config, c.cfg, "run-cancel")
+	ex, err := New(c.Client, c.Config, c.cfg, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,7 +370,7 @@ func TestCancelDeletesPods(t *testing.T) {
 	start := time.Now()
 	res, err := engine.Run(runCtx, engine.Options{Workflow: load(t, strings.ReplaceAll(sleepers, "MARKER", marker)), WorkflowPath: "wf.yml",
 		Event: plan.Event{Name: "push", Ref: "refs/heads/main"}, GitHub: map[string]any{"sha": "abc", "ref": "refs/heads/main", "repository": "o/r"},
-		Parallel: 8, Workspace: ws, StateDir: filepath.Join(ws, ".shipgate"), Executor: ex, Grace: time.Second,
+		Parallel: 8, Workspace: ws, StateDir: filepath.Join(ws, ".shipgate"), Executor: ex, Grace: time.Second, Runs: runs(t, filepath.Join(ws, ".shipgate")),
 		Sink: func(e engine.Event) {
 			if e.Type == "log" && strings.Contains(e.Text, "started") {
 				if _, dup := once.LoadOrStore(e.Job, true); !dup {
@@ -379,7 +385,7 @@ func TestCancelDeletesPods(t *testing.T) {
 	if res.Status != "cancelled" {
 		t.Errorf("run status %s, want cancelled", res.Status)
 	}
-	if l := left(t, c, LabelRun+"=run-cancel"); len(l) != 0 {
+	if l := left(t, c, LabelManagedBy+"=shipgate"); len(l) != 0 {
 		t.Errorf("Pods left after cancel: %v", l)
 	}
 	if pids := processesWith(marker); len(pids) != 0 {
