@@ -134,6 +134,8 @@ Exit codes: 0 success (warnings allowed), 1 a gate or run failed,
 		a.verifyCmd(),
 		// Deployments.
 		a.deployCmd(), a.doraCmd(),
+		// Inside a kubernetes executor Pod (hidden).
+		a.kubeRunnerCmd(),
 	)
 	return root
 }

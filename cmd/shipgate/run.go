@@ -48,7 +48,8 @@ type runFlags struct {
 	approve     []string        // protected environments approved on the command line
 	approver    string
 	envRules    string
-	executor    string // host or container
+	executor    string // host, container or kubernetes
+	kubeConfig  string // --kubernetes-config
 }
 
 // commandNames lists the CLI's commands: the gates `uses: shipgate/<gate>@v1` may name.
@@ -104,6 +105,11 @@ podman's Docker-compatible socket). Nothing is pulled: images must already
 be in the engine. Containers and networks are removed after the job, even
 on Ctrl-C.
 
+With --executor kubernetes, each job is a Pod in the namespace of
+--kubernetes-config, with the image, node selector, resources and service
+account of its runs-on label's profile; steps run through the Pod's exec
+API, and the Pod is deleted after the job, after its timeout and on Ctrl-C.
+
 Every run is recorded in .shipgate/ (see 'shipgate runs', 'shipgate logs',
 'shipgate rerun'). Secrets are masked (***) on the terminal and in the
 store and are never written to it.
@@ -120,6 +126,7 @@ workflow with errors, an unwritable .shipgate/).`,
   shipgate run --event workflow_dispatch --input level=debug
   shipgate run --event pull_request --eventpath pr.json --secret-file .secrets
   DOCKER_HOST=unix:///run/docker.sock shipgate run --executor container -j integration
+  shipgate run --executor kubernetes --kubernetes-config ci-kube.yml
   shipgate run --json | jq -c 'select(.type == "job_finished")'`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -150,7 +157,8 @@ func (f *runFlags) register(c *cobra.Command) {
 	fl.StringVar(&f.stateDir, "store", "", "store `DIR` (default: .shipgate in the repository)")
 	fl.StringArrayVar(&f.approve, "approve", nil, "approve the protected environment `ENV` for this run (repeatable; see --environments)")
 	fl.StringVar(&f.approver, "approver", os.Getenv("USER"), "who approves with --approve (`NAME`, one of the environment's reviewers)")
-	fl.StringVar(&f.executor, "executor", "host", "`NAME` of the executor: host, or container (container: and services: through the Docker Engine at DOCKER_HOST)")
+	fl.StringVar(&f.executor, "executor", "host", "`NAME` of the executor: host, or container (container: and services: through the Docker Engine at DOCKER_HOST), or kubernetes (each job a Pod; see --kubernetes-config)")
+	fl.StringVar(&f.kubeConfig, "kubernetes-config", "", "the kubernetes executor's `FILE` (kubeconfig, namespace, runner_image, profiles by runs-on label)")
 	fl.StringVar(&f.envRules, "environments", "", "environment protection rules `FILE` (default .github/environments.yml in the repository)")
 }
 
@@ -315,8 +323,12 @@ func (a *app) run(ctx context.Context, f *runFlags, rerunOf int64, reuse map[str
 		ex = &host.Executor{Grace: f.grace}
 	case "container":
 		ex = &container.Executor{Grace: f.grace}
+	case "kubernetes":
+		if ex, err = kubeExecutor(f.kubeConfig); err != nil {
+			return err
+		}
 	default:
-		return usageError("--executor %q: want host or container", f.executor)
+		return usageError("--executor %q: want host or container (or kubernetes)", f.executor)
 	}
 	path, err := f.wf.resolveFile()
 	if err != nil {
