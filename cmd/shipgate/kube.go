@@ -2,10 +2,12 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/goccy/go-yaml"
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -64,6 +66,10 @@ func kubeExecutor(path string) (*kube.Executor, error) {
 	if err != nil {
 		return nil, usageError("%s: kubernetes: %v", path, err)
 	}
+	// client-go logs through klog to stderr; its complaints about exec
+	// streams closed by a cancellation would garble the run's output.
+	klog.LogToStderr(false)
+	klog.SetOutput(io.Discard)
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes: %w", err)
