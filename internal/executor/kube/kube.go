@@ -263,13 +263,13 @@ func (e *Executor) Setup(ctx context.Context, job *executor.Job) error {
 		return err
 	}
 	if job.Workspace != "" {
-		var buf bytes.Buffer
+		// Streamed: a workspace may be large.
+		pr, pw := io.Pipe()
 		skipState := func(p string) bool { return filepath.Dir(p) == job.Workspace && filepath.Base(p) == ".shipgate" }
-		if err := writeTar(&buf, []string{job.Workspace}, e.Config.WorkspaceLimit, skipState); err != nil {
-			e.deletePod(context.WithoutCancel(ctx), st)
-			return fmt.Errorf("kubernetes: copy the workspace into the Pod: %w", err)
-		}
-		if err := e.exec(ctx, st.pod, []string{"push"}, &buf, io.Discard); err != nil {
+		go func() { pw.CloseWithError(writeTar(pw, []string{job.Workspace}, e.Config.WorkspaceLimit, skipState)) }()
+		err := e.exec(ctx, st.pod, []string{"push"}, pr, io.Discard)
+		pr.CloseWithError(errors.New("push ended"))
+		if err != nil {
 			e.deletePod(context.WithoutCancel(ctx), st)
 			return fmt.Errorf("kubernetes: copy the workspace into the Pod: %w", err)
 		}
