@@ -33,14 +33,15 @@ type Binaries struct {
 }
 
 // CacheDir is where the built programs are kept:
-// $SHIPGATE_KUBE_CACHE, else ~/.cache/shipgate/kube.
+// $SHIPGATE_KUBE_CACHE, else ~/.cache/shipgate/kube ($XDG_CACHE_HOME
+// when set), else (no home) a folder in the temp directory.
 func CacheDir() (string, error) {
 	if d := os.Getenv("SHIPGATE_KUBE_CACHE"); d != "" {
 		return d, nil
 	}
 	d, err := os.UserCacheDir()
 	if err != nil {
-		return "", err
+		return filepath.Join(os.TempDir(), "shipgate-kube-cache"), nil
 	}
 	return filepath.Join(d, "shipgate", "kube"), nil
 }
