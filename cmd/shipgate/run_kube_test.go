@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/shipgate/shipgate/internal/executor/kube"
@@ -83,5 +86,52 @@ profiles:
 	pods, err := c.Client.CoreV1().Pods("ci").List(ctx, metav1.ListOptions{LabelSelector: kube.LabelManagedBy + "=shipgate"})
 	if err != nil || len(pods.Items) != 0 {
 		t.Errorf("Pods left after the run: %v %v", pods, err)
+	}
+}
+
+// TestDeployProviderKubernetes: `shipgate deploy --provider kubernetes`
+// against the real Deployment controller: a canary through 50% to 100%,
+// status, then `deploy rollback` undoes to the previous revision.
+func TestDeployProviderKubernetes(t *testing.T) {
+	c := kubetest.Start(t, kubetest.Options{})
+	ctx := context.Background()
+	if err := c.CreateNamespace(ctx, "prod"); err != nil {
+		t.Fatal(err)
+	}
+	replicas := int32(2)
+	labels := map[string]string{"app": "web"}
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Labels: labels},
+		Spec: appsv1.DeploymentSpec{Replicas: &replicas, Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "registry.local/web:1.0.0"}}}}}}
+	if _, err := c.Client.AppsV1().Deployments("prod").Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	store := filepath.Join(t.TempDir(), "store")
+	k := []string{"--provider", "kubernetes", "--kubeconfig", c.Kubeconfig, "--namespace", "prod", "--deployment", "web", "--store", store}
+	out, stderr, code := run(t, append([]string{"deploy", "production", "--version", "1.1.0", "--image", "registry.local/web:1.1.0",
+		"--steps", "50,100", "--pause", "0s", "--commit", ""}, k...)...)
+	if code != 0 {
+		t.Fatalf("deploy: exit %d\n%s\n%s", code, out, stderr)
+	}
+	out, stderr, code = run(t, append([]string{"deploy", "status", "production", "--json"}, k...)...)
+	var st struct {
+		Stable struct {
+			Version  string
+			Replicas []struct{ Healthy bool }
+		}
+		Canary any
+	}
+	if err := json.Unmarshal([]byte(out), &st); code != 0 || err != nil || st.Stable.Version != "1.1.0" || len(st.Stable.Replicas) != 2 ||
+		!st.Stable.Replicas[0].Healthy || !st.Stable.Replicas[1].Healthy || st.Canary != nil {
+		t.Errorf("status: exit %d\n%s\n%s", code, out, stderr)
+	}
+	out, stderr, code = run(t, append([]string{"deploy", "rollback", "production"}, k...)...)
+	if code != 0 {
+		t.Fatalf("rollback: exit %d\n%s\n%s", code, out, stderr)
+	}
+	got, err := c.Client.AppsV1().Deployments("prod").Get(ctx, "web", metav1.GetOptions{})
+	if err != nil || got.Spec.Template.Spec.Containers[0].Image != "registry.local/web:1.0.0" || got.Status.AvailableReplicas != 2 {
+		t.Errorf("after rollback: %v %+v", err, got.Status)
 	}
 }
