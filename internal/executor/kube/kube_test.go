@@ -345,10 +345,10 @@ jobs:
       - run: echo started; sleep 3600 # MARKER
 `
 
-// TestCancelDeletesPods cancels a run while its eight jobs sleep in their
+// TestCancelAndTimeoutDeletePods cancels a run while its eight jobs sleep in their
 // Pods: the steps end cancelled, their processes are killed, every Pod
-// is deleted.
-func TestCancelDeletesPods(t *testing.T) {
+// is deleted. Then two jobs outlive their timeout-minutes: the same.
+func TestCancelAndTimeoutDeletePods(t *testing.T) {
 	c := startCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -390,6 +390,29 @@ func TestCancelDeletesPods(t *testing.T) {
 	}
 	if pids := processesWith(marker); len(pids) != 0 {
 		t.Errorf("step processes still running after cancel: %v", pids)
+	}
+
+	// A job that outlives its timeout-minutes: failed, Pod deleted, step
+	// killed.
+	marker2 := marker + "-timeout"
+	timedOut := strings.ReplaceAll(strings.Replace(sleepers, "    runs-on: ubuntu-latest\n", "    runs-on: ubuntu-latest\n    timeout-minutes: 0.05\n", 1), "MARKER", marker2)
+	timedOut = strings.Replace(timedOut, "n: [1, 2, 3, 4, 5, 6, 7, 8]", "n: [1, 2]", 1)
+	start = time.Now()
+	res, err = engine.Run(ctx, engine.Options{Workflow: load(t, timedOut), WorkflowPath: "wf.yml",
+		Event: plan.Event{Name: "push", Ref: "refs/heads/main"}, GitHub: map[string]any{"sha": "abc", "ref": "refs/heads/main", "repository": "o/r"},
+		Parallel: 2, Workspace: ws, StateDir: filepath.Join(ws, ".shipgate"), Executor: ex, Grace: time.Second, Runs: runs(t, filepath.Join(ws, ".shipgate"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("timed out after %s", time.Since(start).Round(time.Millisecond))
+	if res.Status != "failure" {
+		t.Errorf("run status %s, want failure", res.Status)
+	}
+	if l := left(t, c, LabelManagedBy+"=shipgate"); len(l) != 0 {
+		t.Errorf("Pods left after the job timeout: %v", l)
+	}
+	if pids := processesWith(marker2); len(pids) != 0 {
+		t.Errorf("step processes still running after the job timeout: %v", pids)
 	}
 }
 
