@@ -54,7 +54,7 @@ func ParseIgnore(path string, data []byte) (*IgnoreFile, error) {
 	var doc struct {
 		Ignore []IgnoreEntry `yaml:"ignore"`
 	}
-	if err := yaml.UnmarshalWithOptions(data, &doc, yaml.Strict()); err != nil {
+	if err := strictYAML(data, &doc); err != nil {
 		return nil, fmt.Errorf("%s:%s", path, trimYAMLErr(err))
 	}
 	f, _ := parser.ParseBytes(data, 0)
@@ -136,4 +136,15 @@ func (f *IgnoreFile) match(p inventory.Package, v osv.Vuln, now time.Time) (int,
 		}
 	}
 	return -1, nil
+}
+
+// strictYAML decodes strictly; a panic inside the YAML library (found by
+// FuzzIgnoreFile on "ignore: ! ", kept in testdata/fuzz) is an error.
+func strictYAML(data []byte, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf(" the YAML cannot be read (%v)", r)
+		}
+	}()
+	return yaml.UnmarshalWithOptions(data, v, yaml.Strict())
 }
