@@ -135,20 +135,7 @@ func (s *Server) UserByName(ctx context.Context, name string) (*User, error) {
 
 // Users lists users by name.
 func (s *Server) Users(ctx context.Context) ([]*User, error) {
-	rows, err := s.db.sql.QueryContext(ctx, `SELECT `+userCols+` FROM server_users u ORDER BY u.name`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.db.sql, scanUser, `SELECT `+userCols+` FROM server_users u ORDER BY u.name`)
 }
 
 // AddToken stores a token's hash for a user.
@@ -329,6 +316,9 @@ func boolInt(b bool) int {
 
 const queueCols = `id, repo, workflow, event, ref, sha, actor, inputs, payload, cgroup, cancel_in_progress, status, run_id, attempts, message, created_at, started_at, finished_at`
 
+// scanQueueItem reads the queueCols of a row.
+func scanQueueItem(sc interface{ Scan(...any) error }) (*QueueItem, error) { return scanItem(sc) }
+
 // scanItem reads the queueCols of a row, then extra columns into extra.
 func scanItem(sc interface{ Scan(...any) error }, extra ...any) (*QueueItem, error) {
 	var it QueueItem
@@ -376,20 +366,7 @@ func (s *Server) Items(ctx context.Context, f ItemFilter) ([]*QueueItem, error) 
 		f.Limit = 200
 	}
 	q += fmt.Sprintf(` ORDER BY id DESC LIMIT %d`, f.Limit)
-	rows, err := s.db.sql.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*QueueItem
-	for rows.Next() {
-		it, err := scanItem(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, it)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.db.sql, scanQueueItem, q, args...)
 }
 
 // QueuedWindow is how many of the oldest queued items a dispatcher
@@ -399,20 +376,7 @@ const QueuedWindow = 500
 // QueuedItems lists the oldest items waiting to start (QueuedWindow at
 // most), oldest first.
 func (s *Server) QueuedItems(ctx context.Context) ([]*QueueItem, error) {
-	rows, err := s.db.sql.QueryContext(ctx, fmt.Sprintf(`SELECT `+queueCols+` FROM server_queue WHERE status = ? ORDER BY id LIMIT %d`, QueuedWindow), StatusQueued)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*QueueItem
-	for rows.Next() {
-		it, err := scanItem(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, it)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.db.sql, scanQueueItem, fmt.Sprintf(`SELECT `+queueCols+` FROM server_queue WHERE status = ? ORDER BY id LIMIT %d`, QueuedWindow), StatusQueued)
 }
 
 // SetItemRun records the engine run of the item's current attempt.
@@ -504,20 +468,7 @@ func (s *Server) Approvals(ctx context.Context, queueID int64, status string) ([
 		q += ` AND status = ?`
 		args = append(args, status)
 	}
-	rows, err := s.db.sql.QueryContext(ctx, q+` ORDER BY id`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*Approval
-	for rows.Next() {
-		a, err := scanApproval(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.db.sql, scanApproval, q+` ORDER BY id`, args...)
 }
 
 // DecideApproval records a decision on a waiting approval; one already
@@ -566,6 +517,24 @@ func (s *Server) AuditLog(ctx context.Context, limit int) ([]*AuditEntry, error)
 		}
 		e.At, _ = time.Parse(timeFmt, at)
 		out = append(out, &e)
+	}
+	return out, rows.Err()
+}
+
+// queryAll runs a query and reads every row with scan.
+func queryAll[T any](ctx context.Context, db *sql.DB, scan func(interface{ Scan(...any) error }) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }
