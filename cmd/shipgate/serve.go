@@ -303,6 +303,27 @@ confirm them all with --check-all.`,
 	return c
 }
 
+// withUsers runs fn on the server records of the --db store.
+func withUsers(c *cobra.Command, dsn string, fn func(*store.Server) error) error {
+	db, err := openServerDB(c.Context(), dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return fn(store.NewServer(db))
+}
+
+// printToken mints an API token for u, audits it as action and prints it.
+func printToken(c *cobra.Command, st *store.Server, u *store.User, label, action, detail string, w io.Writer) error {
+	tok, err := server.NewToken(c.Context(), st, u, label)
+	if err != nil {
+		return err
+	}
+	st.Audit(c.Context(), "cli:"+os.Getenv("USER"), action, u.Name, detail)
+	fmt.Fprintln(w, tok)
+	return nil
+}
+
 func (a *app) usersCmd() *cobra.Command {
 	var dsn string
 	c := &cobra.Command{
@@ -321,29 +342,22 @@ func (a *app) usersCmd() *cobra.Command {
 		Example: `  shipgate users add bob --role developer`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			db, err := openServerDB(c.Context(), dsn)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
 			pw := ""
 			if pwStdin {
 				b, _ := io.ReadAll(a.stdin)
 				pw = strings.TrimRight(string(b), "\r\n")
 			}
-			st := store.NewServer(db)
-			u, err := server.CreateUser(c.Context(), st, args[0], role, pw)
-			if err != nil {
-				return asUsage(err)
-			}
-			tok, err := server.NewToken(c.Context(), st, u, "first")
-			if err != nil {
-				return err
-			}
-			st.Audit(c.Context(), "cli:"+os.Getenv("USER"), "user.create", u.Name, u.Role)
-			fmt.Fprintf(a.stdout, "%s\n", tok)
-			fmt.Fprintf(a.stderr, "created %s (%s); the token above is shown once\n", u.Name, u.Role)
-			return nil
+			return withUsers(c, dsn, func(st *store.Server) error {
+				u, err := server.CreateUser(c.Context(), st, args[0], role, pw)
+				if err != nil {
+					return asUsage(err)
+				}
+				if err := printToken(c, st, u, "first", "user.create", u.Role, a.stdout); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stderr, "created %s (%s); the token above is shown once\n", u.Name, u.Role)
+				return nil
+			})
 		},
 	}
 	add.Flags().StringVar(&role, "role", "viewer", "`ROLE`: viewer, developer, approver or admin")
@@ -354,25 +368,15 @@ func (a *app) usersCmd() *cobra.Command {
 		Example: `  shipgate users token alice --name ci`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			db, err := openServerDB(c.Context(), dsn)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			st := store.NewServer(db)
-			u, err := st.UserByName(c.Context(), args[0])
-			if errors.Is(err, store.ErrNotFound) {
-				return usageError("no user %q", args[0])
-			} else if err != nil {
-				return err
-			}
-			tok, err := server.NewToken(c.Context(), st, u, tokName)
-			if err != nil {
-				return err
-			}
-			st.Audit(c.Context(), "cli:"+os.Getenv("USER"), "token.create", u.Name, tokName)
-			fmt.Fprintln(a.stdout, tok)
-			return nil
+			return withUsers(c, dsn, func(st *store.Server) error {
+				u, err := st.UserByName(c.Context(), args[0])
+				if errors.Is(err, store.ErrNotFound) {
+					return usageError("no user %q", args[0])
+				} else if err != nil {
+					return err
+				}
+				return printToken(c, st, u, tokName, "token.create", tokName, a.stdout)
+			})
 		},
 	}
 	token.Flags().StringVar(&tokName, "name", "", "a `LABEL` for the token")
@@ -382,12 +386,11 @@ func (a *app) usersCmd() *cobra.Command {
 		Example: `  shipgate users list --json`,
 		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			db, err := openServerDB(c.Context(), dsn)
-			if err != nil {
+			var users []*store.User
+			err := withUsers(c, dsn, func(st *store.Server) (err error) {
+				users, err = st.Users(c.Context())
 				return err
-			}
-			defer db.Close()
-			users, err := store.NewServer(db).Users(c.Context())
+			})
 			if err != nil {
 				return err
 			}
