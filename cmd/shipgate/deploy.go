@@ -443,18 +443,9 @@ func (a *app) deployHistoryCmd() *cobra.Command {
 			if len(args) == 1 {
 				env = args[0]
 			}
-			from, err := parseSince(since)
+			recs, _, err := deploymentsSince(cmd, storeDir, env, since)
 			if err != nil {
 				return err
-			}
-			db, err := store.Open(cmd.Context(), storeDir)
-			if err != nil {
-				return asUsage(err)
-			}
-			defer db.Close()
-			recs, err := db.Deployments().List(cmd.Context(), env, from)
-			if err != nil {
-				return failed(err)
 			}
 			if jsonOut {
 				if recs == nil {
@@ -490,6 +481,25 @@ func (a *app) deployHistoryCmd() *cobra.Command {
 }
 
 // parseSince reads "30d", "12h", "90m" or a date.
+// deploymentsSince reads the deployment records of env ("" for all) since
+// the --since value, with the exit codes of a read command.
+func deploymentsSince(cmd *cobra.Command, storeDir, env, since string) ([]store.Deployment, time.Time, error) {
+	from, err := parseSince(since)
+	if err != nil {
+		return nil, from, err
+	}
+	db, err := store.Open(cmd.Context(), storeDir)
+	if err != nil {
+		return nil, from, asUsage(err)
+	}
+	defer db.Close()
+	recs, err := db.Deployments().List(cmd.Context(), env, from)
+	if err != nil {
+		return nil, from, failed(err)
+	}
+	return recs, from, nil
+}
+
 func parseSince(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
@@ -574,18 +584,9 @@ func (a *app) doraCmd() *cobra.Command {
 			if since == "" {
 				since = "30d"
 			}
-			from, err := parseSince(since)
+			recs, from, err := deploymentsSince(cmd, storeDir, env, since)
 			if err != nil {
 				return err
-			}
-			db, err := store.Open(cmd.Context(), storeDir)
-			if err != nil {
-				return asUsage(err)
-			}
-			defer db.Close()
-			recs, err := db.Deployments().List(cmd.Context(), env, from)
-			if err != nil {
-				return failed(err)
 			}
 			d := deploy.ComputeDORA(env, recs, from, time.Now())
 			if pushgateway != "" {
